@@ -78,7 +78,11 @@ pub(crate) fn prepare_root(dir: &Path) -> Result<PathBuf, StoreError> {
     removed.context(|| format!("removing probe file {}", probe.display()))?;
 
     let rooms = dir.join(ROOMS);
-    fs::create_dir_all(&rooms).context(|| format!("creating {}", rooms.display()))?;
+    if !rooms.is_dir() {
+        fs::create_dir(&rooms).context(|| format!("creating {}", rooms.display()))?;
+        // Else a power cut could take rooms/ and every room created below it.
+        fsync_dir(dir)?;
+    }
     let entries = fs::read_dir(&rooms).context(|| format!("listing {}", rooms.display()))?;
     for entry in entries {
         match entry {

@@ -17,9 +17,10 @@ use crate::protocol::User;
 pub(crate) const MAGIC: &[u8; 8] = b"SNAPWIR1";
 /// Meta length (u32 BE) plus magic.
 pub(crate) const TRAILER_LEN: u64 = 4 + MAGIC.len() as u64;
-/// Far more than any legitimate meta (names and ids are short); bounds what a
+/// Far more than any legitimate meta (its strings come from a header of at
+/// most 16 KiB, at most 6 times longer once JSON-escaped); bounds what a
 /// damaged file can make us allocate.
-const MAX_META_LEN: u64 = 64 * 1024;
+const MAX_META_LEN: u64 = 1024 * 1024;
 
 /// The item's metadata as stored in the footer.
 #[derive(Debug, Serialize, Deserialize)]
