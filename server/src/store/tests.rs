@@ -635,6 +635,115 @@ fn concurrent_commits_get_distinct_increasing_seqs() {
     });
 }
 
+/// Set for the child process of [`a_sigkilled_writer_loses_no_acked_item`].
+const CRASH_DIR_VAR: &str = "SNAPWIRE_STORE_TEST_CRASH_DIR";
+
+/// Not a test on its own: in a child process, commits until killed, printing
+/// `ACK <seq> <item id>` once each commit has returned (when the relay would ack).
+#[test]
+fn sigkill_child_writer() {
+    use std::io::Write;
+    let Some(dir) = std::env::var_os(CRASH_DIR_VAR) else {
+        return;
+    };
+    let retention = Retention {
+        max_items: 8,
+        max_bytes: 1 << 30,
+    };
+    let store = Store::open(&Storage::Disk(dir.into()), retention).expect("child opens");
+    let room = store.room("lobby").expect("child room opens");
+    let mut stdout = std::io::stdout().lock();
+    for n in 0u32.. {
+        let id = format!("{}-{n}", std::process::id());
+        let item = if n % 2 == 0 {
+            commit_image(&room, &id, &image_bytes(200_000, n as u8), b"pv")
+        } else {
+            room.commit(text(&id, &id), None).expect("child commits")
+        };
+        writeln!(stdout, "ACK {} {id}", item.seq).expect("parent reads");
+        stdout.flush().expect("parent reads");
+    }
+}
+
+#[test]
+fn a_sigkilled_writer_loses_no_acked_item() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let dir = TempDir::new();
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut highest = 0;
+    for round in 0..3u32 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "store::tests::sigkill_child_writer",
+                "--nocapture",
+            ])
+            .args(["--test-threads", "1"])
+            .env(CRASH_DIR_VAR, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("child starts");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let started = Instant::now();
+        let mut acked = Vec::new();
+        // Kill at a different point of a commit each round.
+        let kill_after = 6 + 5 * round as usize;
+        while acked.len() < kill_after && started.elapsed() < Duration::from_secs(5) {
+            let Some(Ok(line)) = lines.next() else { break };
+            if let Some(ack) = line.strip_prefix("ACK ") {
+                let (seq, id) = ack.split_once(' ').expect("ACK seq id");
+                acked.push((seq.parse::<u64>().expect("seq"), id.to_owned()));
+            }
+        }
+        child.kill().expect("child killed");
+        // Acks printed before the kill are still in the pipe.
+        for line in lines.map_while(Result::ok) {
+            if let Some(ack) = line.strip_prefix("ACK ") {
+                let (seq, id) = ack.split_once(' ').expect("ACK seq id");
+                acked.push((seq.parse::<u64>().expect("seq"), id.to_owned()));
+            }
+        }
+        child.wait().expect("child reaped");
+        assert!(
+            acked.len() >= kill_after,
+            "round {round}: child acked only {acked:?}"
+        );
+
+        let retention = Retention {
+            max_items: 8,
+            max_bytes: 1 << 30,
+        };
+        let store = disk_store(&dir, retention);
+        let room = store.room("lobby").expect("room reopens");
+        assert_eq!(tmp_entries(&room), 0);
+        let first = acked.first().expect("some acks").0;
+        assert!(first > highest, "round {round}: seq {first} reused");
+        for (seq, id) in &acked {
+            if *seq <= room.pruned_through() {
+                continue;
+            }
+            let item = room
+                .get(*seq)
+                .unwrap_or_else(|| panic!("acked seq {seq} lost"));
+            assert_eq!(&item.item_id, id);
+            if let Content::Image(image) = &item.content {
+                let bytes = read_all(&room, &item);
+                assert_eq!(hex::encode(Sha256::digest(&bytes)), image.sha256);
+            }
+        }
+        // The newest acked item is always retained, whatever pruning did.
+        let (last, _) = acked.last().expect("some acks");
+        assert!(room.get(*last).is_some());
+        assert!(room.last_seq() >= *last);
+        highest = room.last_seq();
+    }
+}
+
 /// Prints the commit latency of a 1 MiB image (fsyncs included); run with
 /// `cargo test -p snapwire-relay --lib store::tests::timing -- --ignored --nocapture`.
 #[test]
