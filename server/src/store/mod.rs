@@ -115,6 +115,7 @@ impl Committed {
         }
     }
 
+    /// The retained item, new or original.
     pub fn into_item(self) -> Arc<Item> {
         match self {
             Committed::New(item) | Committed::Existing(item) => item,
@@ -235,6 +236,7 @@ impl RoomStore {
         &self.name
     }
 
+    /// Names this room's history: the same across restarts until its data is lost.
     pub fn epoch(&self) -> String {
         self.epoch.clone()
     }
@@ -505,6 +507,7 @@ impl Upload {
         Ok(())
     }
 
+    /// Bytes written so far.
     pub fn len(&self) -> u64 {
         self.len
     }

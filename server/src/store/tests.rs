@@ -457,6 +457,38 @@ fn pruning_and_dedup_survive_a_restart() {
 }
 
 #[test]
+fn pruning_that_cannot_be_recorded_keeps_files_until_it_can() {
+    let dir = TempDir::new();
+    let retention = Retention {
+        max_items: 2,
+        max_bytes: 1 << 30,
+    };
+    let room = disk_store(&dir, retention)
+        .room("lobby")
+        .expect("room opens");
+    let blocker = room.dir().expect("disk").join("room.json.tmp");
+    // room.json cannot be rewritten while its temp name is taken by a directory.
+    fs::create_dir(&blocker).expect("blocker made");
+    for n in 1..=4 {
+        room.commit(text(&format!("c-{n}"), "hi"), None)
+            .expect("the item itself is durable");
+    }
+    assert_eq!(seqs(&room.items_after(0, 10)), vec![3, 4]);
+    assert_eq!(room.pruned_through(), 2);
+    assert_eq!(item_files(&room).len(), 4, "deleted before room.json knew");
+
+    fs::remove_dir(&blocker).expect("blocker removed");
+    room.commit(text("c-5", "hi"), None).expect("commits");
+    assert_eq!(item_files(&room).len(), 2);
+    drop(room);
+    let room = disk_store(&dir, retention)
+        .room("lobby")
+        .expect("room reopens");
+    assert_eq!(seqs(&room.items_after(0, 10)), vec![4, 5]);
+    assert_eq!(room.pruned_through(), 3);
+}
+
+#[test]
 fn a_pruned_file_that_vanished_reads_as_pruned() {
     let dir = TempDir::new();
     let room = disk_store(&dir, ROOMY).room("lobby").expect("room opens");
