@@ -1,0 +1,108 @@
+//! Everything an operator can tune, with the contract's defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::protocol::Limits;
+
+/// Where retained items live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// On disk below this directory; survives restarts.
+    Disk(PathBuf),
+    /// In RAM only (`--memory`); gone when the relay stops.
+    Memory,
+}
+
+/// How much history each room keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_items: usize,
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_items: 500,
+            max_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// The relay's settings. `Config::default()` is what `snapwire-relay` runs with
+/// when given no flags, except that the binary puts storage in the platform's data dir.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub storage: Storage,
+    pub retention: Retention,
+    /// Required in `hello` when set; compared in constant time.
+    pub token: Option<String>,
+    /// Largest image, in bytes (default 50 MiB).
+    pub max_image_bytes: u64,
+    /// Largest `image_chunk` body (default 1 MiB).
+    pub max_chunk_bytes: usize,
+    /// Largest text body (default 16 KiB).
+    pub max_text_bytes: usize,
+    /// Images in flight per connection (default 4).
+    pub max_uploads: usize,
+    /// Bound of each connection's outbound queue, in bytes (default 32 MiB).
+    pub outbox_bytes: usize,
+    /// Connections past which new ones are refused with HTTP 503 (default 4096).
+    pub max_connections: usize,
+    /// Time allowed between the upgrade and `hello` (default 10 s).
+    pub hello_timeout: Duration,
+    /// Interval between pings (default 20 s).
+    pub ping_interval: Duration,
+    /// A connection silent this long is closed (default 60 s).
+    pub idle_timeout: Duration,
+    /// A connection that reads nothing this long while data waits is `slow_consumer` (default 60 s).
+    pub stalled_timeout: Duration,
+    /// Items replayed after `welcome` when `since` is absent (default 50).
+    pub replay_latest: usize,
+    /// Items (texts and images begun) per second one connection may send,
+    /// sustained, with bursts of twice that (a token bucket; default 200).
+    pub max_items_per_sec: u32,
+    /// The instance name advertised on the LAN (default: the host name).
+    pub name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            storage: Storage::Memory,
+            retention: Retention::default(),
+            token: None,
+            max_image_bytes: 50 * 1024 * 1024,
+            max_chunk_bytes: 1024 * 1024,
+            max_text_bytes: 16 * 1024,
+            max_uploads: 4,
+            outbox_bytes: 32 * 1024 * 1024,
+            max_connections: 4096,
+            hello_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            stalled_timeout: Duration::from_secs(60),
+            replay_latest: 50,
+            max_items_per_sec: 200,
+            name: "snapwire".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// The limits announced in `welcome`.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_image_bytes: self.max_image_bytes,
+            max_chunk_bytes: self.max_chunk_bytes as u64,
+            max_text_bytes: self.max_text_bytes as u64,
+            max_uploads: self.max_uploads as u64,
+        }
+    }
+
+    /// The largest WebSocket message accepted: the contract's `4 + 16384 + max_chunk_bytes`.
+    pub fn max_message_bytes(&self) -> usize {
+        4 + crate::protocol::MAX_HEADER_BYTES + self.max_chunk_bytes
+    }
+}

@@ -1,0 +1,337 @@
+//! One task per client: the `hello` handshake, the read loop, the writer that drains
+//! the bounded outbox, pings and timeouts. What messages *mean* is in `session.rs`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span};
+
+use crate::outbox::{Batch, Closing, Outbox};
+use crate::protocol::{ErrorCode, Hello, ProtocolError, decode_frame, validate};
+use crate::room::error_frame;
+use crate::session::{Session, Step};
+use crate::shared::Shared;
+
+/// Largest batch the writer hands to the socket before flushing.
+const WRITE_BATCH_BYTES: usize = 512 * 1024;
+/// Time allowed for the last words (an error and a close frame) to a closing peer.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs one client connection to its end.
+pub async fn run<S>(ws: WebSocketStream<S>, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = shared.next_conn();
+    let span = info_span!("conn", id = conn, %peer, room = tracing::field::Empty, user = tracing::field::Empty);
+    async move {
+        let (sink, mut stream) = ws.split();
+        let outbox = Arc::new(Outbox::new(shared.config.outbox_bytes));
+        // Ends the read loop when the writer gives up (stalled or broken socket).
+        let writer_done = CancellationToken::new();
+        let writer = tokio::spawn(
+            write_loop(sink, outbox.clone(), shared.clone(), writer_done.clone()).in_current_span(),
+        );
+
+        let reason = match read_hello(&mut stream, &shared).await {
+            Ok(hello) => {
+                let mut session =
+                    match Session::start(conn, hello, outbox.clone(), shared.clone()).await {
+                        Ok(session) => session,
+                        Err(err) => {
+                            fatal(&outbox, &shared, &err);
+                            finish(writer, &outbox).await;
+                            info!(reason = %err.code, "refused");
+                            return;
+                        }
+                    };
+                tracing::Span::current().record("room", session.room_name());
+                tracing::Span::current().record("user", session.user_name());
+                info!("joined");
+                shared.session_started();
+                let reason =
+                    read_loop(&mut stream, &mut session, &outbox, &shared, &writer_done).await;
+                session.end(reason == EndReason::Shutdown).await;
+                shared.session_ended();
+                reason
+            }
+            Err(err) => {
+                fatal(&outbox, &shared, &err);
+                EndReason::Fatal(err.code)
+            }
+        };
+        if reason == EndReason::Shutdown {
+            let err = ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping");
+            fatal(&outbox, &shared, &err);
+        }
+        finish(writer, &outbox).await;
+        info!(%reason, "disconnected");
+    }
+    .instrument(span)
+    .await
+}
+
+/// Why a connection ended, for the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    PeerClosed,
+    Fatal(ErrorCode),
+    Idle,
+    TooLarge,
+    SocketError,
+    WriterStopped,
+    Shutdown,
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::PeerClosed => f.write_str("peer closed"),
+            EndReason::Fatal(code) => write!(f, "{code}"),
+            EndReason::Idle => f.write_str("idle timeout"),
+            EndReason::TooLarge => f.write_str("message too large"),
+            EndReason::SocketError => f.write_str("socket error"),
+            EndReason::WriterStopped => f.write_str("writer stopped"),
+            EndReason::Shutdown => f.write_str("server shutdown"),
+        }
+    }
+}
+
+/// Queues a fatal error and the close that follows it.
+fn fatal(outbox: &Outbox, shared: &Shared, err: &ProtocolError) {
+    shared.metrics.error(err.code);
+    let code = err.code.close_code().unwrap_or(1008);
+    outbox.close_with(
+        Some(error_frame(err)),
+        Closing {
+            code,
+            reason: err.code.as_str().to_owned(),
+        },
+    );
+}
+
+/// Lets the writer say its last words, then stops it.
+async fn finish(writer: tokio::task::JoinHandle<()>, outbox: &Outbox) {
+    outbox.close_with(
+        None,
+        Closing {
+            code: 1000,
+            reason: String::new(),
+        },
+    );
+    let abort = writer.abort_handle();
+    if timeout(CLOSE_GRACE, writer).await.is_err() {
+        abort.abort();
+    }
+}
+
+type Reader<S> = SplitStream<WebSocketStream<S>>;
+
+/// Waits for `hello` and checks it in the contract's order (framing, type, fields, token).
+async fn read_hello<S>(stream: &mut Reader<S>, shared: &Shared) -> Result<Hello, ProtocolError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = Instant::now() + shared.config.hello_timeout;
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, stream.next()) => next,
+            () = shared.shutdown.cancelled() => {
+                return Err(ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping"));
+            }
+        };
+        let bytes = match next {
+            Err(_) => {
+                return Err(ProtocolError::new(
+                    ErrorCode::HelloTimeout,
+                    format!(
+                        "no hello within {} s",
+                        shared.config.hello_timeout.as_secs()
+                    ),
+                ));
+            }
+            Ok(None) | Ok(Some(Err(_))) => {
+                return Err(ProtocolError::new(
+                    ErrorCode::BadFrame,
+                    "connection ended before hello",
+                ));
+            }
+            Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
+            Ok(Some(Ok(Message::Text(_)))) => {
+                return Err(ProtocolError::new(
+                    ErrorCode::BadFrame,
+                    "text messages are not part of the protocol",
+                ));
+            }
+            Ok(Some(Ok(_))) => continue, // ping, pong
+        };
+        let frame = decode_frame(bytes)?;
+        if frame.kind != "hello" {
+            return Err(ProtocolError::new(
+                ErrorCode::NotHello,
+                "the first message must be hello",
+            ));
+        }
+        let hello = Hello::from_header(&frame.header)?;
+        if let Some(expected) = &shared.config.token {
+            let given = hello.token.as_deref().unwrap_or_default();
+            if !validate::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+                return Err(ProtocolError::new(
+                    ErrorCode::Unauthorized,
+                    "wrong or missing token",
+                ));
+            }
+        }
+        return Ok(hello);
+    }
+}
+
+async fn read_loop<S>(
+    stream: &mut Reader<S>,
+    session: &mut Session,
+    outbox: &Outbox,
+    shared: &Shared,
+    writer_done: &CancellationToken,
+) -> EndReason
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let idle = shared.config.idle_timeout;
+    loop {
+        let next = tokio::select! {
+            next = timeout(idle, stream.next()) => next,
+            () = shared.shutdown.cancelled() => return EndReason::Shutdown,
+            () = writer_done.cancelled() => return EndReason::WriterStopped,
+        };
+        let bytes = match next {
+            Err(_) => {
+                outbox.close_with(
+                    None,
+                    Closing {
+                        code: 1001,
+                        reason: "idle".into(),
+                    },
+                );
+                return EndReason::Idle;
+            }
+            Ok(None) => return EndReason::PeerClosed,
+            Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. })))) => {
+                outbox.close_with(
+                    None,
+                    Closing {
+                        code: 1009,
+                        reason: "message too big".into(),
+                    },
+                );
+                return EndReason::TooLarge;
+            }
+            Ok(Some(Err(e))) => {
+                debug!(error = %e, "read failed");
+                return EndReason::SocketError;
+            }
+            Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
+            Ok(Some(Ok(Message::Text(_)))) => {
+                let err = ProtocolError::new(
+                    ErrorCode::BadFrame,
+                    "text messages are not part of the protocol",
+                );
+                fatal(outbox, shared, &err);
+                return EndReason::Fatal(err.code);
+            }
+            Ok(Some(Ok(Message::Close(_)))) => return EndReason::PeerClosed,
+            Ok(Some(Ok(_))) => continue, // ping, pong: they count as activity
+        };
+        if let Step::Fatal(err) = session.handle(bytes).await {
+            fatal(outbox, shared, &err);
+            return EndReason::Fatal(err.code);
+        }
+    }
+}
+
+type Writer<S> = SplitSink<WebSocketStream<S>, Message>;
+
+/// Drains the outbox into the socket, pings, and detects a reader that stopped reading.
+async fn write_loop<S>(
+    mut sink: Writer<S>,
+    outbox: Arc<Outbox>,
+    shared: Arc<Shared>,
+    done: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _done = done.drop_guard();
+    let stalled = shared.config.stalled_timeout;
+    let mut ping = tokio::time::interval(shared.config.ping_interval);
+    ping.tick().await; // the first tick is immediate
+    loop {
+        let batch = tokio::select! {
+            batch = outbox.next_batch(WRITE_BATCH_BYTES) => batch,
+            _ = ping.tick() => {
+                if timeout(stalled, sink.send(Message::Ping(Bytes::new()))).await.is_err() {
+                    stalled_out(&outbox, &shared);
+                    return;
+                }
+                continue;
+            }
+        };
+        match batch {
+            Batch::Messages(messages) => {
+                let count = messages.len() as u64;
+                let bytes: usize = messages.iter().map(Bytes::len).sum();
+                let write = async {
+                    for message in messages {
+                        sink.feed(Message::Binary(message)).await?;
+                    }
+                    sink.flush().await
+                };
+                match timeout(stalled, write).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        debug!(error = %e, "write failed");
+                        return;
+                    }
+                    Err(_) => {
+                        stalled_out(&outbox, &shared);
+                        return;
+                    }
+                }
+                outbox.sent(bytes);
+                shared
+                    .metrics
+                    .messages_sent
+                    .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .metrics
+                    .bytes_sent
+                    .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            Batch::Close(closing) => {
+                let frame = CloseFrame {
+                    code: closing.code.into(),
+                    reason: closing.reason.into(),
+                };
+                let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+                let _ = timeout(CLOSE_GRACE, sink.close()).await;
+                return;
+            }
+        }
+    }
+}
+
+/// The peer read nothing for `stalled_timeout` while data waited: `slow_consumer`.
+/// The error cannot be written to a socket that does not drain; the connection just ends.
+fn stalled_out(outbox: &Outbox, shared: &Shared) {
+    info!("reader stalled: slow_consumer");
+    crate::room::close_slow(outbox, &shared.metrics, "read nothing while data waited");
+}

@@ -1,0 +1,192 @@
+//! The HTTP side of the relay's port: `GET /healthz`, `GET /metrics`, and the
+//! WebSocket upgrade at `/ws` (refused with 503 past the connection limit).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{
+    CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_util::task::TaskTracker;
+use tracing::debug;
+
+use crate::connection;
+use crate::shared::Shared;
+
+type Body = Full<Bytes>;
+
+/// Serves one TCP connection: plain HTTP requests, or one upgrade to WebSocket.
+pub async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+) {
+    let service = {
+        let shared = shared.clone();
+        service_fn(move |req| {
+            let reply = route(req, peer, shared.clone(), permits.clone(), tracker.clone());
+            async move { Ok::<_, Infallible>(reply) }
+        })
+    };
+    let conn = http1::Builder::new()
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                debug!(%peer, error = %e, "http connection ended with an error");
+            }
+        }
+        () = shared.shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn).await;
+        }
+    }
+}
+
+fn route(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+) -> Response<Body> {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/ws") => upgrade(req, peer, shared, permits, tracker),
+        (&Method::GET, "/healthz") => {
+            let gauges = shared.gauges();
+            let body = serde_json::json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rooms": gauges.rooms,
+                "connections": gauges.connections,
+            });
+            reply(StatusCode::OK, "application/json", body.to_string())
+        }
+        (&Method::GET, "/metrics") => reply(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            shared.metrics.render(shared.gauges()),
+        ),
+        (_, "/ws" | "/healthz" | "/metrics") => reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "use GET\n".into(),
+        ),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /ws, /healthz or /metrics\n".into(),
+        ),
+    }
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
+    req.headers().get_all(name).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    })
+}
+
+/// Answers the WebSocket handshake and hands the upgraded stream to a connection task.
+fn upgrade(
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+) -> Response<Body> {
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
+    let is_upgrade =
+        header_has(&req, CONNECTION, "upgrade") && header_has(&req, UPGRADE, "websocket");
+    let version_ok = req
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let (Some(key), true, true) = (key, is_upgrade, version_ok) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            "this is the Snapwire WebSocket endpoint: connect with a WebSocket client (version 13)\n".into(),
+        );
+    };
+    let Ok(permit) = permits.try_acquire_owned() else {
+        shared
+            .metrics
+            .connections_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "the relay is at its connection limit\n".into(),
+        );
+    };
+    if shared.shutdown.is_cancelled() {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "the relay is stopping\n".into(),
+        );
+    }
+    shared
+        .metrics
+        .connections_accepted
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let max_message = shared.config.max_message_bytes();
+    tracker.spawn(async move {
+        let _permit = permit;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                debug!(%peer, error = %e, "upgrade failed");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message));
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        connection::run(ws, peer, shared).await;
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}

@@ -1,0 +1,183 @@
+//! `snapwire-relay`: run a Snapwire relay on this host.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use snapwire_relay::config::{Config, Retention, Storage};
+use snapwire_relay::discovery::{Advert, Advertiser};
+use snapwire_relay::lan;
+use tracing_subscriber::EnvFilter;
+
+/// A Snapwire relay: everyone connected to the same room sees every picture.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "SNAPWIRE_LISTEN", default_value = "0.0.0.0:7600")]
+    listen: SocketAddr,
+    /// Directory for retained history [default: the platform's data directory].
+    #[arg(long, env = "SNAPWIRE_DATA_DIR", conflicts_with = "memory")]
+    data_dir: Option<PathBuf>,
+    /// Keep history in memory only: it is gone when the relay stops.
+    #[arg(long, env = "SNAPWIRE_MEMORY")]
+    memory: bool,
+    /// Require this access token from every client.
+    #[arg(long, env = "SNAPWIRE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Largest image accepted, in MB (1 MB = 1,048,576 bytes).
+    #[arg(long, env = "SNAPWIRE_MAX_IMAGE_MB", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_image_mb: u64,
+    /// Items each room keeps.
+    #[arg(long, env = "SNAPWIRE_RETAIN_ITEMS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    retain_items: u64,
+    /// Megabytes each room keeps.
+    #[arg(long, env = "SNAPWIRE_RETAIN_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    retain_mb: u64,
+    /// Name advertised on the LAN [default: the host name].
+    #[arg(long, env = "SNAPWIRE_NAME")]
+    name: Option<String>,
+    /// Do not advertise the relay on the LAN with mDNS.
+    #[arg(long, env = "SNAPWIRE_NO_MDNS")]
+    no_mdns: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // clap exits with code 2 on a bad flag.
+    let args = Args::parse();
+    let config = match config_from(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("snapwire-relay: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("snapwire-relay: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("snapwire-relay: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config_from(args: &Args) -> anyhow::Result<Config> {
+    let storage = if args.memory {
+        Storage::Memory
+    } else {
+        match &args.data_dir {
+            Some(dir) => Storage::Disk(dir.clone()),
+            None => Storage::Disk(
+                directories::ProjectDirs::from("org", "Snapwire", "snapwire-relay")
+                    .context("no home directory to put the data in: pass --data-dir or --memory")?
+                    .data_dir()
+                    .to_path_buf(),
+            ),
+        }
+    };
+    Ok(Config {
+        storage,
+        retention: Retention {
+            max_items: args.retain_items as usize,
+            max_bytes: args.retain_mb * 1024 * 1024,
+        },
+        token: args.token.clone().filter(|t| !t.is_empty()),
+        max_image_bytes: args.max_image_mb * 1024 * 1024,
+        name: args.name.clone().unwrap_or_else(lan::host_name),
+        ..Config::default()
+    })
+}
+
+async fn run(args: Args, config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let advert = Advert {
+        instance: config.name.clone(),
+        port: listener.local_addr()?.port(),
+        needs_token: config.token.is_some(),
+        tls: false,
+    };
+    let storage = match &config.storage {
+        Storage::Disk(dir) => format!("history in {}", dir.display()),
+        Storage::Memory => "history in memory only".to_owned(),
+    };
+    let relay = snapwire_relay::start(listener, config).await?;
+    let addr = relay.local_addr();
+    println!(
+        "snapwire-relay {}: listening on ws://{addr}/ws ({storage})",
+        env!("CARGO_PKG_VERSION")
+    );
+    if addr.ip().is_unspecified() {
+        let urls: Vec<String> = lan::lan_addresses()
+            .into_iter()
+            .map(|ip| lan::ws_url(ip, addr.port()))
+            .collect();
+        if urls.is_empty() {
+            println!(
+                "no LAN address found; on this computer use ws://127.0.0.1:{}/ws",
+                addr.port()
+            );
+        } else {
+            println!("people on your network can connect to: {}", urls.join("  "));
+        }
+    }
+    let _advertiser = if args.no_mdns {
+        None
+    } else {
+        match Advertiser::start(&advert, &[]) {
+            Ok(advertiser) => {
+                println!(
+                    "advertising \"{}\" on the LAN ({})",
+                    advert.instance,
+                    snapwire_relay::discovery::SERVICE_TYPE
+                );
+                Some(advertiser)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "LAN discovery is off: could not advertise");
+                None
+            }
+        }
+    };
+    shutdown_signal().await;
+    println!("stopping: telling clients, flushing history");
+    relay.shutdown().await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,150 @@
+//! Counters for `GET /metrics`, in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::protocol::ErrorCode;
+
+/// Relay-wide counters. Updated with relaxed atomics: exact totals, no ordering needed.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub connections_accepted: AtomicU64,
+    pub connections_rejected: AtomicU64,
+    pub texts_completed: AtomicU64,
+    pub images_completed: AtomicU64,
+    pub image_bytes_received: AtomicU64,
+    pub messages_sent: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub lagging: AtomicU64,
+    pub slow_consumer_disconnects: AtomicU64,
+    errors: [AtomicU64; ErrorCode::ALL.len()],
+}
+
+/// Values that are read from live state when the page is rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct Gauges {
+    pub connections: usize,
+    pub rooms: usize,
+}
+
+impl Metrics {
+    pub fn error(&self, code: ErrorCode) {
+        if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
+            self.errors[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn errors_of(&self, code: ErrorCode) -> u64 {
+        ErrorCode::ALL
+            .iter()
+            .position(|c| *c == code)
+            .map_or(0, |i| self.errors[i].load(Relaxed))
+    }
+
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::with_capacity(4096);
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "snapwire_connections",
+            "gauge",
+            "Connections past hello.",
+            gauges.connections as u64,
+        );
+        metric(
+            "snapwire_rooms",
+            "gauge",
+            "Rooms with at least one connection.",
+            gauges.rooms as u64,
+        );
+        let counters = [
+            (
+                "snapwire_connections_accepted_total",
+                "WebSocket connections accepted.",
+                &self.connections_accepted,
+            ),
+            (
+                "snapwire_connections_rejected_total",
+                "Connections refused at the connection limit.",
+                &self.connections_rejected,
+            ),
+            (
+                "snapwire_texts_total",
+                "Text items completed.",
+                &self.texts_completed,
+            ),
+            (
+                "snapwire_images_total",
+                "Images completed.",
+                &self.images_completed,
+            ),
+            (
+                "snapwire_image_bytes_received_total",
+                "Image bytes received from senders.",
+                &self.image_bytes_received,
+            ),
+            (
+                "snapwire_messages_sent_total",
+                "Protocol messages written to sockets.",
+                &self.messages_sent,
+            ),
+            (
+                "snapwire_bytes_sent_total",
+                "Bytes of protocol messages written to sockets.",
+                &self.bytes_sent,
+            ),
+            (
+                "snapwire_lagging_total",
+                "Times a receiver's queue was full and it was fed from retention.",
+                &self.lagging,
+            ),
+            (
+                "snapwire_slow_consumer_disconnects_total",
+                "Connections closed as slow_consumer.",
+                &self.slow_consumer_disconnects,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            metric(name, "counter", help, counter.load(Relaxed));
+        }
+        let name = "snapwire_errors_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Error messages sent, by code.\n# TYPE {name} counter"
+        );
+        for (code, counter) in ErrorCode::ALL.iter().zip(&self.errors) {
+            let _ = writeln!(out, "{name}{{code=\"{code}\"}} {}", counter.load(Relaxed));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_errors_by_code() {
+        let metrics = Metrics::default();
+        metrics.error(ErrorCode::BadHash);
+        metrics.error(ErrorCode::BadHash);
+        metrics.texts_completed.fetch_add(3, Relaxed);
+        let text = metrics.render(Gauges {
+            connections: 5,
+            rooms: 2,
+        });
+        assert!(
+            text.contains("snapwire_errors_total{code=\"bad_hash\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("snapwire_errors_total{code=\"bad_frame\"} 0\n"));
+        assert!(text.contains("snapwire_texts_total 3\n"));
+        assert!(text.contains("snapwire_connections 5\n"));
+        assert!(text.contains("# TYPE snapwire_rooms gauge\nsnapwire_rooms 2\n"));
+        assert_eq!(metrics.errors_of(ErrorCode::BadHash), 2);
+    }
+}

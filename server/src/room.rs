@@ -1,0 +1,465 @@
+//! Rooms: who is in them, fan-out of live traffic, and the bookkeeping that lets every
+//! receiver go at its own pace (PROTOCOL.md, "Flow control").
+//!
+//! Each member is either *live* (caught up: it gets streamed images and texts as they
+//! happen) or *catching up* (history replay after `welcome`, or after its queue
+//! filled up): then its feeder task (`feeder.rs`) sends completed items from
+//! retention, in seq order, as its queue has room. `cursor` is the highest seq the
+//! member has been given (or authored), so every completed item reaches it once.
+//!
+//! The room lock guards plain bookkeeping only: no I/O and no waiting under it.
+//! Frames are serialized once and the same `Bytes` go to every receiver.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::outbox::{Closing, Outbox, PushError};
+use crate::protocol::{
+    CancelReason, ErrorCode, Limits, PROTOCOL_VERSION, ProtocolError, RelayHeader, RelayMessage,
+    User, Welcome, encode_frame,
+};
+use crate::store::{Content, Item, RoomStore};
+
+/// A connection's number, unique for the relay's life.
+pub type ConnId = u64;
+/// A stream id (`sid`), unique for the relay's life, so unique on every connection.
+pub type Sid = u64;
+
+/// What a new member brings.
+pub struct Joining {
+    pub conn: ConnId,
+    pub user: User,
+    pub client_key: String,
+    pub outbox: Arc<Outbox>,
+    pub feeder: Arc<Notify>,
+    /// `since` from hello: `None` replays the latest `replay_latest` items.
+    pub since: Option<u64>,
+}
+
+/// The feeder's next step.
+#[derive(Debug)]
+pub enum FeedStep {
+    /// Send this item in full; `history` marks items of the initial replay.
+    Deliver { item: Arc<Item>, history: bool },
+    /// Nothing to send: the member is live now.
+    CaughtUp,
+    /// Retention has pruned items this member has not received.
+    Behind,
+    /// The member has left.
+    Gone,
+}
+
+struct Member {
+    user: User,
+    client_key: String,
+    outbox: Arc<Outbox>,
+    feeder: Arc<Notify>,
+    live: bool,
+    cursor: u64,
+    /// Items up to here belong to the replay that follows `welcome` (`"history":true`).
+    history_until: u64,
+    /// Items this connection authored that its cursor has not passed yet: skipped.
+    own: BTreeSet<u64>,
+}
+
+struct LiveStream {
+    receivers: HashSet<ConnId>,
+}
+
+#[derive(Default)]
+struct State {
+    members: HashMap<ConnId, Member>,
+    streams: HashMap<Sid, LiveStream>,
+}
+
+pub struct Room {
+    pub name: String,
+    pub store: Arc<RoomStore>,
+    state: Mutex<State>,
+    /// Serializes "make durable, assign seq, fan out" so completions reach every
+    /// connection in seq order.
+    pub commit_lock: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    replay_latest: usize,
+}
+
+fn frame(header: RelayHeader, body: &[u8]) -> Bytes {
+    encode_frame(&header, body)
+}
+
+/// The frame of an error message.
+pub fn error_frame(err: &ProtocolError) -> Bytes {
+    RelayMessage::error(err).encode()
+}
+
+impl Room {
+    pub fn new(
+        name: String,
+        store: Arc<RoomStore>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+        replay_latest: usize,
+    ) -> Self {
+        Self {
+            name,
+            store,
+            state: Mutex::new(State::default()),
+            commit_lock: tokio::sync::Mutex::new(()),
+            metrics,
+            limits,
+            replay_latest,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.lock().members.len()
+    }
+
+    /// Adds a member: queues its `welcome` (peers, history count), tells the others,
+    /// and leaves it catching up so its feeder replays history.
+    pub fn join(&self, joining: Joining) {
+        let mut state = self.lock();
+        let pruned = self.store.pruned_through();
+        let start = match joining.since {
+            Some(since) => since.max(pruned),
+            None => self.store.seq_before_latest(self.replay_latest),
+        };
+        let history_until = self.store.last_seq();
+        let history = self.store.count_after(start) as u64;
+        let peers = state.members.values().map(|m| m.user.clone()).collect();
+        let welcome = frame(
+            RelayHeader::Welcome(Welcome {
+                v: PROTOCOL_VERSION,
+                user: joining.user.clone(),
+                room: self.name.clone(),
+                epoch: self.store.epoch(),
+                peers,
+                history,
+                limits: self.limits,
+            }),
+            &[],
+        );
+        let joined = frame(
+            RelayHeader::Joined {
+                user: joining.user.clone(),
+            },
+            &[],
+        );
+        // A fresh outbox always takes the welcome.
+        let _ = joining.outbox.push_control(welcome);
+        for member in state.members.values() {
+            control(member, joined.clone(), &self.metrics);
+        }
+        joining.feeder.notify_one();
+        state.members.insert(
+            joining.conn,
+            Member {
+                user: joining.user,
+                client_key: joining.client_key,
+                outbox: joining.outbox,
+                feeder: joining.feeder,
+                live: false,
+                cursor: start,
+                history_until,
+                own: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// Removes a member and tells the others. Its own streams are cancelled by the caller.
+    pub fn leave(&self, conn: ConnId) {
+        let mut state = self.lock();
+        let Some(member) = state.members.remove(&conn) else {
+            return;
+        };
+        for stream in state.streams.values_mut() {
+            stream.receivers.remove(&conn);
+        }
+        let left = frame(RelayHeader::Left { user: member.user }, &[]);
+        for other in state.members.values() {
+            control(other, left.clone(), &self.metrics);
+        }
+    }
+
+    /// Starts streaming an image to every live member but the sender: its
+    /// `image_begin` and first chunk, already serialized.
+    pub fn start_stream(&self, sender: ConnId, sid: Sid, begin: Bytes, first_chunk: Bytes) {
+        let mut state = self.lock();
+        let State { members, streams } = &mut *state;
+        let mut receivers = HashSet::new();
+        let mut lagging = Vec::new();
+        for (conn, member) in members.iter() {
+            if *conn == sender || !member.live {
+                continue;
+            }
+            match member.outbox.try_push(begin.clone()) {
+                Ok(()) => {
+                    receivers.insert(*conn);
+                    if member.outbox.try_push(first_chunk.clone()) == Err(PushError::Full) {
+                        lagging.push(*conn);
+                    }
+                }
+                Err(PushError::Full) => lagging.push(*conn),
+                Err(PushError::Closed) => {}
+            }
+        }
+        streams.insert(sid, LiveStream { receivers });
+        for conn in lagging {
+            lag(members, streams, conn, &self.metrics);
+        }
+    }
+
+    /// Forwards one more chunk of a live stream.
+    pub fn stream_chunk(&self, sid: Sid, chunk: Bytes) {
+        let mut state = self.lock();
+        let State { members, streams } = &mut *state;
+        let Some(stream) = streams.get(&sid) else {
+            return;
+        };
+        let mut lagging = Vec::new();
+        for conn in &stream.receivers {
+            let Some(member) = members.get(conn) else {
+                continue;
+            };
+            match member.outbox.try_push(chunk.clone()) {
+                Ok(()) => {}
+                Err(PushError::Full) => lagging.push(*conn),
+                Err(PushError::Closed) => {}
+            }
+        }
+        for conn in lagging {
+            lag(members, streams, conn, &self.metrics);
+        }
+    }
+
+    /// Ends a stream that failed: every receiver gets `image_cancel`.
+    pub fn cancel_stream(&self, sid: Sid, reason: CancelReason) {
+        let mut state = self.lock();
+        let Some(stream) = state.streams.remove(&sid) else {
+            return;
+        };
+        let cancel = frame(RelayHeader::ImageCancel { sid, reason }, &[]);
+        for conn in stream.receivers {
+            if let Some(member) = state.members.get(&conn) {
+                control(member, cancel.clone(), &self.metrics);
+            }
+        }
+    }
+
+    /// An item is durable: ack the author, finish or send it to every live member,
+    /// and let catching-up members' feeders find it in retention.
+    /// Call with `commit_lock` held, right after the store's commit.
+    pub fn complete(&self, item: &Arc<Item>, origin: ConnId, sid: Option<Sid>) {
+        let ack = ack_frame(item);
+        let mut state = self.lock();
+        let State { members, streams } = &mut *state;
+        let receivers = sid
+            .and_then(|sid| streams.remove(&sid))
+            .map(|s| s.receivers)
+            .unwrap_or_default();
+        let live_text = match &item.content {
+            Content::Text(body) => Some(frame(
+                RelayHeader::Text {
+                    seq: item.seq,
+                    ts: item.ts,
+                    from: item.from.clone(),
+                    history: false,
+                },
+                body,
+            )),
+            Content::Image(_) => None,
+        };
+        let image_end = sid.map(|sid| {
+            frame(
+                RelayHeader::ImageEnd {
+                    sid,
+                    seq: item.seq,
+                    ts: item.ts,
+                },
+                &[],
+            )
+        });
+        let mut lagging = Vec::new();
+        for (conn, member) in members.iter_mut() {
+            if member.cursor >= item.seq {
+                continue; // its feeder already sent it
+            }
+            if *conn == origin {
+                control(member, ack.clone(), &self.metrics);
+                if member.live {
+                    member.cursor = item.seq;
+                } else {
+                    member.own.insert(item.seq);
+                }
+                continue;
+            }
+            if !member.live {
+                continue;
+            }
+            match (&live_text, &image_end) {
+                (Some(text), _) => match member.outbox.try_push(text.clone()) {
+                    Ok(()) => member.cursor = item.seq,
+                    Err(PushError::Full) => lagging.push(*conn),
+                    Err(PushError::Closed) => {}
+                },
+                (None, Some(end)) if receivers.contains(conn) => {
+                    control(member, end.clone(), &self.metrics);
+                    member.cursor = item.seq;
+                }
+                // Joined after the image began: it gets the image in full, from retention.
+                _ => {
+                    member.live = false;
+                    member.feeder.notify_one();
+                }
+            }
+        }
+        for conn in lagging {
+            lag(members, streams, conn, &self.metrics);
+        }
+    }
+
+    /// What the feeder of `conn` should do next.
+    pub fn next_for(&self, conn: ConnId) -> FeedStep {
+        let mut state = self.lock();
+        let Some(member) = state.members.get_mut(&conn) else {
+            return FeedStep::Gone;
+        };
+        if member.live {
+            return FeedStep::CaughtUp;
+        }
+        if member.cursor < self.store.pruned_through() {
+            return FeedStep::Behind;
+        }
+        loop {
+            let batch = self.store.items_after(member.cursor, 16);
+            let full = batch.len() == 16;
+            for item in batch {
+                if member.own.remove(&item.seq) {
+                    member.cursor = item.seq;
+                    continue;
+                }
+                let history = item.seq <= member.history_until;
+                return FeedStep::Deliver { item, history };
+            }
+            if !full {
+                break;
+            }
+        }
+        member.own.retain(|seq| *seq > member.cursor);
+        member.live = true;
+        FeedStep::CaughtUp
+    }
+
+    /// The feeder has queued item `seq` in full.
+    pub fn delivered(&self, conn: ConnId, seq: u64) {
+        if let Some(member) = self.lock().members.get_mut(&conn) {
+            member.cursor = member.cursor.max(seq);
+        }
+    }
+
+    /// Passes a receipt to the author's connections, best effort.
+    pub fn receipt(&self, from: &User, seq: u64) {
+        let Some(item) = self
+            .store
+            .items_after(seq.saturating_sub(1), 1)
+            .into_iter()
+            .find(|item| item.seq == seq)
+        else {
+            return;
+        };
+        if item.from.id == from.id {
+            return;
+        }
+        let receipt = frame(
+            RelayHeader::Receipt {
+                seq,
+                user: from.clone(),
+            },
+            &[],
+        );
+        let state = self.lock();
+        for member in state.members.values() {
+            if member.client_key == item.client_key {
+                // Best effort: a full queue drops it.
+                let _ = member.outbox.try_push(receipt.clone());
+            }
+        }
+    }
+}
+
+/// The `ack` for an item, to its author.
+pub fn ack_frame(item: &Item) -> Bytes {
+    frame(
+        RelayHeader::Ack {
+            id: item.item_id.clone(),
+            seq: item.seq,
+            ts: item.ts,
+        },
+        &[],
+    )
+}
+
+/// Queues a control message; a member that cannot take even that is closed.
+fn control(member: &Member, message: Bytes, metrics: &Metrics) {
+    if member.outbox.push_control(message) == Err(PushError::Full) {
+        close_slow(
+            &member.outbox,
+            metrics,
+            "the queue of messages for this connection is full",
+        );
+    }
+}
+
+/// Closes a connection as `slow_consumer`.
+pub fn close_slow(outbox: &Outbox, metrics: &Metrics, why: &str) {
+    if outbox.is_closing() {
+        return;
+    }
+    metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+    metrics.error(ErrorCode::SlowConsumer);
+    let err = ProtocolError::new(ErrorCode::SlowConsumer, why);
+    outbox.close_with(
+        Some(error_frame(&err)),
+        Closing {
+            code: 1008,
+            reason: "slow_consumer".into(),
+        },
+    );
+}
+
+/// A live member's queue is full: cancel what streams to it, feed it from retention.
+fn lag(
+    members: &mut HashMap<ConnId, Member>,
+    streams: &mut HashMap<Sid, LiveStream>,
+    conn: ConnId,
+    metrics: &Metrics,
+) {
+    let Some(member) = members.get_mut(&conn) else {
+        return;
+    };
+    metrics.lagging.fetch_add(1, Relaxed);
+    for (sid, stream) in streams.iter_mut() {
+        if stream.receivers.remove(&conn) {
+            let cancel = frame(
+                RelayHeader::ImageCancel {
+                    sid: *sid,
+                    reason: CancelReason::Lagging,
+                },
+                &[],
+            );
+            control(member, cancel, metrics);
+        }
+    }
+    member.live = false;
+    member.feeder.notify_one();
+}

@@ -1,0 +1,664 @@
+//! What a connection's messages mean once it is past `hello`: texts, image uploads
+//! (validated, streamed to the room as they arrive, written to retention, verified),
+//! cancels and receipts. Every client mistake becomes an error value, never a panic.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::feeder;
+use crate::outbox::Outbox;
+use crate::protocol::{
+    CancelReason, ClientHeader, ErrorCode, Hello, ImageBegin, ImageFormat, ProtocolError,
+    RelayHeader, RelayImageBegin, User, encode_frame, parse_client, validate,
+};
+use crate::room::{ConnId, Joining, Room, Sid, error_frame};
+use crate::shared::Shared;
+use crate::store::{Content, ImageMeta, NewItem, StoreError, Upload};
+
+/// What the connection does after a message.
+#[derive(Debug)]
+pub enum Step {
+    Continue,
+    Fatal(ProtocolError),
+}
+
+/// How many failed or deduplicated item ids a connection remembers, so that their
+/// later chunks are dropped silently (an older one would get `unknown_item`).
+const DROPPED_IDS: usize = 1024;
+
+struct InFlight {
+    sid: Sid,
+    begin: ImageBegin,
+    format: ImageFormat,
+    name: String,
+    preview: Bytes,
+    ts: u64,
+    received: u64,
+    started: bool,
+    /// `None` only while a write is under way on a blocking thread.
+    upload: Option<Upload>,
+}
+
+pub struct Session {
+    conn: ConnId,
+    user: User,
+    client_key: String,
+    room: Arc<Room>,
+    outbox: Arc<Outbox>,
+    shared: Arc<Shared>,
+    uploads: HashMap<String, InFlight>,
+    dropped: DroppedIds,
+    bucket: TokenBucket,
+    feeder_stop: CancellationToken,
+}
+
+impl Session {
+    /// Joins the room named in `hello`: queues `welcome`, starts the history feeder.
+    pub async fn start(
+        conn: ConnId,
+        hello: Hello,
+        outbox: Arc<Outbox>,
+        shared: Arc<Shared>,
+    ) -> Result<Session, ProtocolError> {
+        let room = {
+            let shared = shared.clone();
+            let name = hello.room.clone();
+            tokio::task::spawn_blocking(move || shared.room(&name))
+                .await
+                .map_err(|e| storage_error(&e.to_string()))?
+                .map_err(|e| storage_error(&e.to_string()))?
+        };
+        let user = User {
+            id: validate::user_id(&hello.client),
+            name: hello.name,
+        };
+        let client_key = hex::encode(Sha256::digest(hello.client.as_bytes()));
+        let feeder_wake = Arc::new(Notify::new());
+        room.join(Joining {
+            conn,
+            user: user.clone(),
+            client_key: client_key.clone(),
+            outbox: outbox.clone(),
+            feeder: feeder_wake.clone(),
+            since: hello.since,
+        });
+        let feeder_stop = CancellationToken::new();
+        tokio::spawn(
+            feeder::run(
+                room.clone(),
+                conn,
+                outbox.clone(),
+                feeder_wake,
+                shared.clone(),
+                feeder_stop.clone(),
+            )
+            .in_current_span(),
+        );
+        let rate = shared.config.max_items_per_sec;
+        Ok(Session {
+            conn,
+            user,
+            client_key,
+            room,
+            outbox,
+            shared,
+            uploads: HashMap::new(),
+            dropped: DroppedIds::default(),
+            bucket: TokenBucket::new(rate),
+            feeder_stop,
+        })
+    }
+
+    pub fn room_name(&self) -> &str {
+        &self.room.name
+    }
+
+    pub fn user_name(&self) -> &str {
+        &self.user.name
+    }
+
+    /// Handles one message. Non-fatal errors are answered here.
+    pub async fn handle(&mut self, bytes: Bytes) -> Step {
+        let message = match parse_client(bytes) {
+            Ok(message) => message,
+            Err(err) if err.code.is_fatal() => return Step::Fatal(err),
+            Err(err) => {
+                if let Some(id) = &err.id {
+                    self.fail_upload(id, None);
+                }
+                self.reply_error(&err);
+                return Step::Continue;
+            }
+        };
+        let result = match message.header {
+            ClientHeader::Hello(_) => Err(ProtocolError::new(
+                ErrorCode::BadHeader,
+                "hello was already received on this connection",
+            )),
+            ClientHeader::Text { id } => self.text(id, message.body).await,
+            ClientHeader::ImageBegin(begin) => self.image_begin(begin, message.body).await,
+            ClientHeader::ImageChunk { id, offset } => {
+                self.image_chunk(id, offset, message.body).await
+            }
+            ClientHeader::ImageEnd { id } => self.image_end(id).await,
+            ClientHeader::Cancel { id } => self.cancel(id),
+            ClientHeader::Receipt { seq } => {
+                self.room.receipt(&self.user, seq);
+                Ok(())
+            }
+        };
+        if let Err(err) = result {
+            self.reply_error(&err);
+        }
+        Step::Continue
+    }
+
+    fn reply_error(&self, err: &ProtocolError) {
+        self.shared.metrics.error(err.code);
+        if self.outbox.push_control(error_frame(err)).is_err() {
+            crate::room::close_slow(&self.outbox, &self.shared.metrics, "the queue is full");
+        }
+    }
+
+    /// Answers a re-sent item with its original ack; true when it was a duplicate.
+    fn ack_if_retained(&self, id: &str) -> bool {
+        let Some((seq, ts)) = self.room.store.find(&self.client_key, id) else {
+            return false;
+        };
+        let ack = encode_frame(
+            &RelayHeader::Ack {
+                id: id.to_owned(),
+                seq,
+                ts,
+            },
+            &[],
+        );
+        let _ = self.outbox.push_control(ack);
+        true
+    }
+
+    fn check_rate(&mut self, id: &str) -> Result<(), ProtocolError> {
+        if self.bucket.take() {
+            Ok(())
+        } else {
+            Err(ProtocolError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} items per second; retry later",
+                    self.shared.config.max_items_per_sec
+                ),
+            )
+            .with_id(id))
+        }
+    }
+
+    async fn text(&mut self, id: String, body: Bytes) -> Result<(), ProtocolError> {
+        if self.uploads.contains_key(&id) {
+            return Err(in_flight(&id));
+        }
+        if self.ack_if_retained(&id) {
+            return Ok(());
+        }
+        self.check_rate(&id)?;
+        let max = self.shared.config.max_text_bytes;
+        if body.len() > max {
+            return Err(ProtocolError::new(
+                ErrorCode::TooLarge,
+                format!("the text is {} bytes, the limit is {max}", body.len()),
+            )
+            .with_id(id));
+        }
+        match std::str::from_utf8(&body) {
+            Ok(text) if !text.trim().is_empty() => {}
+            Ok(_) => {
+                return Err(ProtocolError::new(ErrorCode::BadText, "the text is empty").with_id(id));
+            }
+            Err(_) => {
+                return Err(
+                    ProtocolError::new(ErrorCode::BadText, "the text is not valid UTF-8")
+                        .with_id(id),
+                );
+            }
+        }
+        let new = self.new_item(id.clone(), Content::Text(body));
+        self.commit(new, None, None)
+            .await
+            .map_err(|e| e.with_id(id))?;
+        self.shared.metrics.texts_completed.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn new_item(&self, item_id: String, content: Content) -> NewItem {
+        NewItem {
+            from: self.user.clone(),
+            client_key: self.client_key.clone(),
+            item_id,
+            content,
+        }
+    }
+
+    /// Makes an item durable, then fans it out. Commits of a room are serialized so
+    /// every connection sees completions in seq order.
+    async fn commit(
+        &self,
+        new: NewItem,
+        upload: Option<Upload>,
+        sid: Option<Sid>,
+    ) -> Result<(), ProtocolError> {
+        let _order = self.room.commit_lock.lock().await;
+        // Another connection of this client may have completed the same item meanwhile.
+        if self.ack_if_retained(&new.item_id) {
+            if let Some(sid) = sid {
+                self.room.cancel_stream(sid, CancelReason::Cancelled);
+            }
+            return Ok(());
+        }
+        let store = self.room.store.clone();
+        let committed = tokio::task::spawn_blocking(move || store.commit(new, upload))
+            .await
+            .map_err(|e| storage_error(&e.to_string()))
+            .and_then(|r| r.map_err(|e: StoreError| storage_error(&e.to_string())));
+        match committed {
+            Ok(item) => {
+                self.room.complete(&item, self.conn, sid);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err.message, "could not retain an item");
+                if let Some(sid) = sid {
+                    self.room.cancel_stream(sid, CancelReason::Storage);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn image_begin(
+        &mut self,
+        begin: ImageBegin,
+        preview: Bytes,
+    ) -> Result<(), ProtocolError> {
+        let id = begin.id.clone();
+        if self.uploads.contains_key(&id) {
+            return Err(in_flight(&id));
+        }
+        if self.ack_if_retained(&id) {
+            self.dropped.insert(id);
+            return Ok(());
+        }
+        let result = self.check_image_begin(&begin, &preview);
+        if let Err(err) = result {
+            self.dropped.insert(id);
+            return Err(err);
+        }
+        let format = ImageFormat::from_mime(&begin.mime).unwrap_or(ImageFormat::Png);
+        let store = self.room.store.clone();
+        let upload = tokio::task::spawn_blocking(move || store.begin_upload())
+            .await
+            .map_err(|e| storage_error(&e.to_string()))
+            .and_then(|r| r.map_err(|e| storage_error(&e.to_string())));
+        let upload = match upload {
+            Ok(upload) => upload,
+            Err(err) => {
+                self.dropped.insert(id.clone());
+                return Err(err.with_id(id));
+            }
+        };
+        let name = validate::file_display_name(&begin.name, format);
+        self.uploads.insert(
+            id,
+            InFlight {
+                sid: self.shared.next_sid(),
+                begin,
+                format,
+                name,
+                preview,
+                ts: now_ms(),
+                received: 0,
+                started: false,
+                upload: Some(upload),
+            },
+        );
+        Ok(())
+    }
+
+    fn check_image_begin(
+        &mut self,
+        begin: &ImageBegin,
+        preview: &[u8],
+    ) -> Result<(), ProtocolError> {
+        let id = &begin.id;
+        let max = self.shared.config.max_image_bytes;
+        if begin.size > max {
+            return Err(ProtocolError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "the image is {}, the limit is {}",
+                    megabytes(begin.size),
+                    megabytes(max)
+                ),
+            )
+            .with_id(id));
+        }
+        let max_uploads = self.shared.config.max_uploads;
+        if self.uploads.len() >= max_uploads {
+            return Err(ProtocolError::new(
+                ErrorCode::TooManyUploads,
+                format!("at most {max_uploads} images may be in flight at once"),
+            )
+            .with_id(id));
+        }
+        self.check_rate(id)?;
+        if !preview.is_empty() {
+            validate::preview(preview).map_err(|e| e.with_id(id))?;
+        }
+        Ok(())
+    }
+
+    /// Drops a failed upload: receivers get `image_cancel`, later chunks are ignored.
+    fn fail_upload(&mut self, id: &str, reason: Option<CancelReason>) {
+        if let Some(flight) = self.uploads.remove(id)
+            && flight.started
+        {
+            self.room
+                .cancel_stream(flight.sid, reason.unwrap_or(CancelReason::Cancelled));
+        }
+        self.dropped.insert(id.to_owned());
+    }
+
+    /// Whether `id` names an upload in flight; `Ok(false)` means "failed earlier:
+    /// drop silently", an id never begun is `unknown_item`.
+    fn known_upload(&self, id: &str) -> Result<bool, ProtocolError> {
+        if self.dropped.contains(id) {
+            return Ok(false);
+        }
+        if self.uploads.contains_key(id) {
+            return Ok(true);
+        }
+        Err(ProtocolError::new(
+            ErrorCode::UnknownItem,
+            "no image with this id was begun on this connection",
+        )
+        .with_id(id))
+    }
+
+    /// What is wrong with this chunk, if anything.
+    fn check_chunk(
+        &self,
+        flight: &InFlight,
+        id: &str,
+        offset: u64,
+        body: &[u8],
+    ) -> Option<ProtocolError> {
+        let max_chunk = self.shared.config.max_chunk_bytes;
+        let bad_chunk =
+            |why: String| Some(ProtocolError::new(ErrorCode::BadChunk, why).with_id(id));
+        if offset != flight.received {
+            return bad_chunk(format!("expected offset {}, got {offset}", flight.received));
+        }
+        if body.is_empty() || body.len() > max_chunk {
+            return bad_chunk(format!(
+                "a chunk carries 1 to {max_chunk} bytes, this one {}",
+                body.len()
+            ));
+        }
+        if flight.received + body.len() as u64 > flight.begin.size {
+            return bad_chunk(format!(
+                "the image runs past its size of {} bytes",
+                flight.begin.size
+            ));
+        }
+        let needed = flight.begin.size.min(12) as usize;
+        if flight.received == 0 && (body.len() < needed || !flight.format.matches_signature(body)) {
+            return Some(
+                ProtocolError::new(
+                    ErrorCode::BadImage,
+                    format!("the data is not a {} image", flight.format.mime()),
+                )
+                .with_id(id),
+            );
+        }
+        None
+    }
+
+    async fn image_chunk(
+        &mut self,
+        id: String,
+        offset: u64,
+        body: Bytes,
+    ) -> Result<(), ProtocolError> {
+        if !self.known_upload(&id)? {
+            return Ok(());
+        }
+        let problem = self
+            .uploads
+            .get(&id)
+            .and_then(|flight| self.check_chunk(flight, &id, offset, &body));
+        if let Some(err) = problem {
+            let reason = (err.code == ErrorCode::BadChunk).then_some(CancelReason::BadChunk);
+            self.fail_upload(&id, reason);
+            return Err(err);
+        }
+        let Some(flight) = self.uploads.get_mut(&id) else {
+            return Ok(());
+        };
+        let chunk = encode_frame(
+            &RelayHeader::ImageChunk {
+                sid: flight.sid,
+                offset,
+            },
+            &body,
+        );
+        if flight.started {
+            self.room.stream_chunk(flight.sid, chunk);
+        } else {
+            let begin = encode_frame(
+                &RelayHeader::ImageBegin(RelayImageBegin {
+                    sid: flight.sid,
+                    ts: flight.ts,
+                    from: self.user.clone(),
+                    name: flight.name.clone(),
+                    mime: flight.begin.mime.clone(),
+                    size: flight.begin.size,
+                    sha256: flight.begin.sha256.clone(),
+                    width: flight.begin.width,
+                    height: flight.begin.height,
+                    history: false,
+                }),
+                &flight.preview,
+            );
+            self.room.start_stream(self.conn, flight.sid, begin, chunk);
+            flight.started = true;
+        }
+        flight.received += body.len() as u64;
+        self.shared
+            .metrics
+            .image_bytes_received
+            .fetch_add(body.len() as u64, Relaxed);
+
+        let Some(mut upload) = flight.upload.take() else {
+            return Ok(());
+        };
+        let written =
+            tokio::task::spawn_blocking(move || upload.write(&body).map(|()| upload)).await;
+        match written {
+            Ok(Ok(upload)) => {
+                if let Some(flight) = self.uploads.get_mut(&id) {
+                    flight.upload = Some(upload);
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "could not write an upload");
+                self.fail_upload(&id, Some(CancelReason::Storage));
+                Err(storage_error(&e.to_string()).with_id(id))
+            }
+            Err(e) => {
+                self.fail_upload(&id, Some(CancelReason::Storage));
+                Err(storage_error(&e.to_string()).with_id(id))
+            }
+        }
+    }
+
+    async fn image_end(&mut self, id: String) -> Result<(), ProtocolError> {
+        if !self.known_upload(&id)? {
+            return Ok(());
+        }
+        let Some(flight) = self.uploads.get(&id) else {
+            return Ok(());
+        };
+        if flight.received != flight.begin.size {
+            let err = ProtocolError::new(
+                ErrorCode::BadChunk,
+                format!(
+                    "received {} of {} bytes",
+                    flight.received, flight.begin.size
+                ),
+            )
+            .with_id(id.clone());
+            self.fail_upload(&id, Some(CancelReason::BadChunk));
+            return Err(err);
+        }
+        let Some(flight) = self.uploads.remove(&id) else {
+            return Ok(());
+        };
+        let Some(upload) = flight.upload else {
+            return Err(storage_error("the upload was lost").with_id(id));
+        };
+        if upload.sha256_hex() != flight.begin.sha256 {
+            if flight.started {
+                self.room.cancel_stream(flight.sid, CancelReason::BadHash);
+            }
+            self.dropped.insert(id.clone());
+            return Err(ProtocolError::new(
+                ErrorCode::BadHash,
+                "the bytes do not match the announced SHA-256",
+            )
+            .with_id(id));
+        }
+        let size = flight.begin.size;
+        let content = Content::Image(ImageMeta {
+            name: flight.name,
+            mime: flight.begin.mime,
+            size,
+            sha256: flight.begin.sha256,
+            width: flight.begin.width,
+            height: flight.begin.height,
+            preview: flight.preview,
+        });
+        let new = self.new_item(id.clone(), content);
+        self.commit(new, Some(upload), Some(flight.sid))
+            .await
+            .map_err(|e| e.with_id(id))?;
+        self.shared.metrics.images_completed.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn cancel(&mut self, id: String) -> Result<(), ProtocolError> {
+        if !self.known_upload(&id)? {
+            return Ok(());
+        }
+        self.fail_upload(&id, Some(CancelReason::Cancelled));
+        Ok(())
+    }
+
+    /// The connection is over: cancel its uploads to receivers, leave the room.
+    pub async fn end(&mut self, shutdown: bool) {
+        let reason = if shutdown {
+            CancelReason::ServerShutdown
+        } else {
+            CancelReason::SenderLeft
+        };
+        for (_, flight) in self.uploads.drain() {
+            if flight.started {
+                self.room.cancel_stream(flight.sid, reason);
+            }
+        }
+        self.feeder_stop.cancel();
+        self.room.leave(self.conn);
+    }
+}
+
+fn in_flight(id: &str) -> ProtocolError {
+    ProtocolError::new(ErrorCode::BadHeader, "an item with this id is in flight").with_id(id)
+}
+
+fn storage_error(why: &str) -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::Storage,
+        format!("the relay could not store the item: {why}"),
+    )
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Ids whose later chunks are dropped silently, the oldest forgotten first.
+#[derive(Default)]
+struct DroppedIds {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl DroppedIds {
+    fn insert(&mut self, id: String) {
+        if self.set.insert(id.clone()) {
+            self.order.push_back(id);
+            if self.order.len() > DROPPED_IDS
+                && let Some(old) = self.order.pop_front()
+            {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+}
+
+/// Items per second with bursts of twice that.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_sec: u32) -> Self {
+        let rate = f64::from(per_sec.max(1));
+        Self {
+            rate,
+            tokens: rate * 2.0,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * 2.0);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

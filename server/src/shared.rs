@@ -1,0 +1,92 @@
+//! State shared by every connection of one relay: settings, rooms, counters, ids.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::metrics::{Gauges, Metrics};
+use crate::room::{ConnId, Room, Sid};
+use crate::store::{Store, StoreError};
+
+pub struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the relay stops: every connection says `server_shutdown`.
+    pub shutdown: CancellationToken,
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    next_conn: AtomicU64,
+    next_sid: AtomicU64,
+    /// Connections past `hello`.
+    sessions: AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            config,
+            store,
+            metrics: Arc::new(Metrics::default()),
+            shutdown: CancellationToken::new(),
+            rooms: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            next_sid: AtomicU64::new(1),
+            sessions: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn next_conn(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Relaxed)
+    }
+
+    pub fn next_sid(&self) -> Sid {
+        self.next_sid.fetch_add(1, Relaxed)
+    }
+
+    /// The room of that (validated) name, loading its history the first time.
+    /// Blocking on first use (reads the room's directory): call from `spawn_blocking`.
+    pub fn room(&self, name: &str) -> Result<Arc<Room>, StoreError> {
+        if let Some(room) = self.lock_rooms().get(name) {
+            return Ok(room.clone());
+        }
+        let store = self.store.room(name)?;
+        let mut rooms = self.lock_rooms();
+        let room = rooms.entry(name.to_owned()).or_insert_with(|| {
+            Arc::new(Room::new(
+                name.to_owned(),
+                store,
+                self.metrics.clone(),
+                self.config.limits(),
+                self.config.replay_latest,
+            ))
+        });
+        Ok(room.clone())
+    }
+
+    fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn session_started(&self) {
+        self.sessions.fetch_add(1, Relaxed);
+    }
+
+    pub fn session_ended(&self) {
+        self.sessions.fetch_sub(1, Relaxed);
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        let rooms = self
+            .lock_rooms()
+            .values()
+            .filter(|room| room.member_count() > 0)
+            .count();
+        Gauges {
+            connections: self.sessions.load(Relaxed),
+            rooms,
+        }
+    }
+}
