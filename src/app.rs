@@ -1,0 +1,591 @@
+//! The eframe app: owns the model, the network worker, the image workers and
+//! the texture cache. `logic` drains every channel (it runs even while the
+//! window is hidden); `ui` draws the current view and turns clicks into
+//! commands. Nothing here blocks: files, dialogs, hashing, decoding and the
+//! hosted relay's start all happen on other threads.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+
+use snapwire_relay::protocol::validate;
+
+use crate::cli::Launch;
+use crate::host::{self, Hosted};
+use crate::media::{self, Done, Job, MediaWorker, Source, TexKey};
+use crate::net::{Command, NetHandle, Repaint};
+use crate::picker::{self, FilePicker};
+use crate::settings::{self, FormErrors, Paths, Settings, Target};
+use crate::state::{Body, Event, ImageState, Model, now_ms};
+use crate::textures::TextureCache;
+use crate::ui;
+
+/// Makes the connection for a target (the real worker, or a test's fake).
+pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
+
+/// A relay found on the LAN (filled by discovery, a later feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRelay {
+    pub name: String,
+    pub address: String,
+}
+
+pub struct AppOptions {
+    pub paths: Paths,
+    pub launch: Launch,
+    pub picker: Arc<dyn FilePicker>,
+    pub connector: Connector,
+}
+
+impl AppOptions {
+    /// The real thing: rfd dialogs and the network worker.
+    pub fn native(paths: Paths, launch: Launch) -> Self {
+        Self {
+            paths,
+            launch,
+            picker: Arc::new(picker::RfdPicker),
+            connector: Box::new(|target, secret, repaint| {
+                NetHandle::spawn(target, secret, repaint)
+            }),
+        }
+    }
+}
+
+/// The connect view's state.
+#[derive(Default)]
+pub struct ConnectForm {
+    pub fields: Settings,
+    pub errors: FormErrors,
+    /// Set once Connect was pressed: from then on errors update as you type.
+    pub tried: bool,
+    pub host_error: Option<String>,
+    pub hosting_starting: bool,
+    pub found: Vec<FoundRelay>,
+}
+
+/// What the room view needs besides the model.
+pub struct RoomView {
+    pub timeline: ui::timeline::TimelineState,
+    pub composer: String,
+    /// A short message under the composer (no dialog, too long…).
+    pub hint: Option<String>,
+}
+
+pub enum View {
+    Connect,
+    Room,
+}
+
+pub struct SnapwireApp {
+    pub paths: Paths,
+    pub secret: String,
+    pub form: ConnectForm,
+    pub view: View,
+    pub model: Model,
+    pub room: RoomView,
+    pub textures: TextureCache,
+    pub media: MediaWorker,
+    pub target: Option<Target>,
+    net: Option<NetHandle>,
+    connector: Connector,
+    picker: Arc<dyn FilePicker>,
+    pick: Option<mpsc::Receiver<Option<Vec<PathBuf>>>>,
+    pub hosting: Option<Hosted>,
+    host_start: Option<mpsc::Receiver<Result<Hosted, String>>>,
+    host_identity: Option<(String, String)>,
+    /// Jobs the media queue had no room for yet.
+    backlog: VecDeque<Job>,
+    ctx: Arc<OnceLock<egui::Context>>,
+    repaint: Repaint,
+    title: String,
+}
+
+impl SnapwireApp {
+    pub fn new(options: AppOptions) -> Self {
+        let ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+        let repaint: Repaint = {
+            let ctx = Arc::clone(&ctx);
+            Arc::new(move || {
+                if let Some(ctx) = ctx.get() {
+                    ctx.request_repaint();
+                }
+            })
+        };
+        let saved = settings::load(&options.paths.settings_file);
+        let secret =
+            settings::load_or_create_secret(&options.paths.secret_file).unwrap_or_else(|e| {
+                // Without a place to keep it we still work; the id just changes next run.
+                tracing::warn!(error = %e, "cannot keep the client secret; using one for this run");
+                settings::random_hex16().unwrap_or_else(|_| "0".repeat(32))
+            });
+        let mut app = Self {
+            model: Model::new(validate::user_id(&secret)),
+            paths: options.paths,
+            secret,
+            form: ConnectForm {
+                fields: saved,
+                ..ConnectForm::default()
+            },
+            view: View::Connect,
+            room: RoomView {
+                timeline: ui::timeline::TimelineState::default(),
+                composer: String::new(),
+                hint: None,
+            },
+            textures: TextureCache::default(),
+            media: MediaWorker::spawn(Arc::clone(&repaint)),
+            target: None,
+            net: None,
+            connector: options.connector,
+            picker: options.picker,
+            pick: None,
+            hosting: None,
+            host_start: None,
+            host_identity: None,
+            backlog: VecDeque::new(),
+            ctx,
+            repaint,
+            title: String::new(),
+        };
+        match options.launch {
+            Launch::ConnectView => {}
+            Launch::Connect(target) => app.connect(target),
+            Launch::Host { listen, name, room } => app.start_hosting(listen, name, room),
+        }
+        app
+    }
+
+    /// Starts talking to a relay and shows the room.
+    pub fn connect(&mut self, target: Target) {
+        self.net = None;
+        self.model = Model::new(validate::user_id(&self.secret));
+        self.room.timeline = ui::timeline::TimelineState::default();
+        self.textures = TextureCache::default();
+        match (self.connector)(
+            target.clone(),
+            self.secret.clone(),
+            Arc::clone(&self.repaint),
+        ) {
+            Ok(net) => {
+                self.model.conn = crate::state::ConnState::Connecting { attempt: 0 };
+                self.net = Some(net);
+                self.target = Some(target);
+                self.view = View::Room;
+            }
+            Err(e) => {
+                self.form.host_error = Some(format!("Could not start the connection: {e:#}"));
+                self.view = View::Connect;
+            }
+        }
+    }
+
+    /// The connect button: validate, remember, connect.
+    pub fn submit_form(&mut self) {
+        self.form.tried = true;
+        match settings::validate_form(&self.form.fields) {
+            Ok(target) => {
+                self.form.errors = FormErrors::default();
+                self.save_settings();
+                self.connect(target);
+            }
+            Err(errors) => self.form.errors = errors,
+        }
+    }
+
+    fn save_settings(&self) {
+        if let Err(e) = settings::save(&self.paths.settings_file, &self.form.fields) {
+            tracing::warn!(error = %e, "could not save settings");
+        }
+    }
+
+    /// The host button: check name and room, then start the relay off the UI thread.
+    pub fn host_from_form(&mut self) {
+        self.form.tried = true;
+        let name = settings::check_name(&self.form.fields.name);
+        let room = settings::check_room(&self.form.fields.room);
+        self.form.errors = FormErrors {
+            server: None,
+            name: name.clone().err(),
+            room: room.clone().err(),
+        };
+        if let (Ok(name), Ok(room)) = (name, room) {
+            self.save_settings();
+            self.start_hosting(host::DEFAULT_LISTEN, name, room);
+        }
+    }
+
+    pub fn start_hosting(&mut self, listen: std::net::SocketAddr, name: String, room: String) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let dir = self.paths.relay_dir.clone();
+        let repaint = Arc::clone(&self.repaint);
+        let spawned = std::thread::Builder::new()
+            .name("snapwire-host-start".into())
+            .spawn(move || {
+                let _ = tx.send(Hosted::start(listen, dir).map_err(|e| format!("{e:#}")));
+                repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.form.hosting_starting = true;
+                self.form.host_error = None;
+                self.host_start = Some(rx);
+                self.host_identity = Some((name, room));
+            }
+            Err(e) => self.form.host_error = Some(format!("Could not start hosting: {e}")),
+        }
+    }
+
+    /// Back to the connect view (and stop hosting: others lose the room with it).
+    pub fn leave(&mut self) {
+        self.net = None;
+        self.target = None;
+        if let Some(hosted) = self.hosting.take() {
+            // Stopping waits for connections to close; not on the UI thread.
+            let _ = std::thread::Builder::new()
+                .name("snapwire-host-stop".into())
+                .spawn(move || hosted.stop());
+        }
+        self.view = View::Connect;
+    }
+
+    /// Stops everything; the window is closing.
+    pub fn shutdown(&mut self) {
+        self.net = None;
+        if let Some(hosted) = self.hosting.take() {
+            hosted.stop();
+        }
+    }
+
+    fn max_image_bytes(&self) -> u64 {
+        self.model
+            .limits
+            .map_or(media::DEFAULT_MAX_IMAGE_BYTES, |l| l.max_image_bytes)
+    }
+
+    /// Sends files: each gets its entry at once, and is read and hashed on a worker.
+    pub fn send_files(&mut self, paths: Vec<PathBuf>) {
+        for path in paths {
+            let name = path
+                .file_name()
+                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+            self.send_source(&name, Source::File(path));
+        }
+    }
+
+    pub fn send_source(&mut self, name: &str, source: Source) {
+        let Ok(id) = settings::random_hex16() else {
+            self.room.hint = Some("Could not make an id for this item".into());
+            return;
+        };
+        self.model.add_own_image(&id, name, now_ms());
+        self.room.timeline.scroll_to_bottom = true;
+        let job = Job::Prepare {
+            id,
+            source,
+            max_bytes: self.max_image_bytes(),
+        };
+        self.backlog.push_back(job);
+        self.flush_backlog();
+    }
+
+    fn flush_backlog(&mut self) {
+        while let Some(job) = self.backlog.pop_front() {
+            if let Err(job) = self.media.submit(job) {
+                self.backlog.push_front(job);
+                break;
+            }
+        }
+    }
+
+    /// Sends the composer's text, if there is any.
+    pub fn send_text(&mut self) {
+        let text = self.room.composer.trim_end().to_owned();
+        if text.trim().is_empty() {
+            return;
+        }
+        let limit = self.model.limits.map_or(16 * 1024, |l| l.max_text_bytes);
+        if text.len() as u64 > limit {
+            self.room.hint = Some(format!(
+                "This message is {} bytes; the relay takes at most {limit}",
+                text.len()
+            ));
+            return;
+        }
+        let Ok(id) = settings::random_hex16() else {
+            self.room.hint = Some("Could not make an id for this message".into());
+            return;
+        };
+        self.model.add_own_text(&id, &text, now_ms());
+        self.room.composer.clear();
+        self.room.hint = None;
+        self.room.timeline.scroll_to_bottom = true;
+        self.command(Command::SendText { id, text });
+    }
+
+    pub fn cancel(&mut self, id: &str) {
+        let preparing = self
+            .model
+            .by_local_id(id)
+            .and_then(|e| e.image())
+            .is_some_and(|i| i.state == ImageState::Preparing);
+        if preparing {
+            // Still on a worker: its result will be ignored.
+            self.model
+                .apply(Event::UploadCancelled { id: id.to_owned() });
+        } else {
+            self.command(Command::Cancel { id: id.to_owned() });
+        }
+    }
+
+    pub fn pick_files(&mut self) {
+        if self.pick.is_some() {
+            return;
+        }
+        self.room.hint = None;
+        self.pick = Some(picker::spawn_pick(
+            self.picker.as_ref(),
+            Arc::clone(&self.repaint),
+        ));
+    }
+
+    pub fn picking(&self) -> bool {
+        self.pick.is_some()
+    }
+
+    fn command(&mut self, command: Command) {
+        let id = match &command {
+            Command::SendText { id, .. } | Command::SendImage { id, .. } => Some(id.clone()),
+            Command::Cancel { .. } => None,
+        };
+        let result = match &self.net {
+            Some(net) => net.send(command),
+            None => Err("Not connected".to_owned()),
+        };
+        if let Err(why) = result {
+            match id {
+                Some(id) => self.model.apply(Event::RelayError {
+                    code: snapwire_relay::protocol::ErrorCode::RateLimited,
+                    message: why,
+                    id: Some(id),
+                }),
+                None => self.room.hint = Some(why),
+            }
+        }
+    }
+
+    /// Drains every channel; runs each frame, also while the window is hidden.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        let _ = self.ctx.set(ctx.clone());
+
+        if let Some(rx) = &self.host_start
+            && let Ok(result) = rx.try_recv()
+        {
+            self.host_start = None;
+            self.form.hosting_starting = false;
+            let (name, room) = self.host_identity.take().unwrap_or_default();
+            match result {
+                Ok(hosted) => {
+                    let target = Target {
+                        url: hosted.local_url.clone(),
+                        name,
+                        room,
+                        token: None,
+                    };
+                    self.hosting = Some(hosted);
+                    self.connect(target);
+                }
+                Err(e) => {
+                    self.view = View::Connect;
+                    self.form.host_error = Some(format!("Could not host a room: {e}"));
+                }
+            }
+        }
+
+        if let Some(rx) = &self.pick
+            && let Ok(answer) = rx.try_recv()
+        {
+            self.pick = None;
+            match answer {
+                Some(paths) if !paths.is_empty() => self.send_files(paths),
+                _ => {
+                    self.room.hint = Some(
+                        "No images chosen. If no file dialog appeared, drag images onto this \
+                         window or paste them with Ctrl+V."
+                            .into(),
+                    );
+                }
+            }
+        }
+
+        // Bounded per frame so a flood of events never stalls drawing.
+        let mut budget = 2000;
+        while budget > 0 {
+            let Some(event) = self.net.as_mut().and_then(NetHandle::try_recv) else {
+                break;
+            };
+            budget -= 1;
+            self.apply_net_event(event);
+        }
+        if budget == 0 {
+            ctx.request_repaint();
+        }
+
+        while let Some(done) = self.media.try_recv() {
+            match done {
+                Done::Prepared { id, result } => {
+                    let image = result.as_ref().ok().cloned();
+                    self.model.apply(Event::Prepared {
+                        id: id.clone(),
+                        result,
+                    });
+                    let accepted = self
+                        .model
+                        .by_local_id(&id)
+                        .and_then(|e| e.image())
+                        .is_some_and(|i| i.state == ImageState::Queued);
+                    if let (Some(image), true) = (image, accepted) {
+                        self.command(Command::SendImage { id, image });
+                    }
+                }
+                Done::Decoded { key, result } => self.textures.finish(ctx, key, result),
+            }
+        }
+        self.flush_backlog();
+
+        let title = match (&self.view, &self.model.room) {
+            (View::Room, Some(room)) => format!("Snapwire — {room}"),
+            _ => "Snapwire".to_owned(),
+        };
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+        // The status line counts down "reconnecting in N s".
+        if matches!(
+            self.model.conn,
+            crate::state::ConnState::Reconnecting { .. }
+        ) {
+            ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        }
+    }
+
+    fn apply_net_event(&mut self, event: Event) {
+        // Entries that leave the timeline take their textures with them.
+        let before: Vec<_> = match &event {
+            Event::Reconnecting { .. }
+            | Event::Stopped { .. }
+            | Event::Welcome(_)
+            | Event::ImageComplete { .. }
+            | Event::ImageCancel { .. }
+            | Event::Ack { .. } => self.model.entries.iter().map(|e| e.key).collect(),
+            _ => Vec::new(),
+        };
+        self.model.apply(event);
+        if !before.is_empty() {
+            let now: std::collections::HashSet<_> =
+                self.model.entries.iter().map(|e| e.key).collect();
+            for key in before.into_iter().filter(|k| !now.contains(k)) {
+                self.textures.forget(TexKey::Full(key));
+                self.textures.forget(TexKey::Preview(key));
+            }
+        }
+    }
+
+    /// Files dropped on the window, images pasted, files copied and pasted.
+    fn take_dropped_and_pasted(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        let (images, paths) = ctx.input_mut(|i| {
+            let mut images = Vec::new();
+            let mut paths = Vec::new();
+            i.events.retain(|event| match event {
+                egui::Event::PasteImage(image) => {
+                    images.push(Arc::clone(image));
+                    false
+                }
+                egui::Event::Paste(text) => match picker::pasted_paths(text) {
+                    Some(found) => {
+                        paths.extend(found);
+                        false
+                    }
+                    None => true,
+                },
+                _ => true,
+            });
+            (images, paths)
+        });
+        if !dropped.is_empty() {
+            self.send_files(dropped);
+        }
+        if !paths.is_empty() {
+            self.send_files(paths);
+        }
+        for image in images {
+            self.send_source("pasted image.png", Source::Pasted(image));
+        }
+    }
+
+    /// Draws the current view.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        match self.view {
+            View::Connect => ui::connect::show(ui, self),
+            View::Room => {
+                self.take_dropped_and_pasted(ui.ctx());
+                ui::status::show(ui, self);
+                ui::composer::show(ui, self);
+                egui::CentralPanel::default().show(ui, |ui| {
+                    let actions = ui::timeline::show(
+                        ui,
+                        &self.model,
+                        &mut self.room.timeline,
+                        &mut self.textures,
+                        &self.media,
+                    );
+                    for action in actions {
+                        match action {
+                            ui::timeline::Action::Cancel(id) => self.cancel(&id),
+                        }
+                    }
+                });
+                ui::composer::drop_overlay(ui);
+            }
+        }
+    }
+
+    /// Our own entries not yet acked (shown in the status line while offline).
+    pub fn pending_count(&self) -> usize {
+        self.model
+            .entries
+            .iter()
+            .filter(|e| {
+                e.pending()
+                    && match &e.body {
+                        Body::Image(i) => i.state.in_flight(),
+                        Body::Text { failed, .. } => failed.is_none(),
+                        Body::Notice(_) => false,
+                    }
+            })
+            .count()
+    }
+}
+
+impl eframe::App for SnapwireApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        SnapwireApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        SnapwireApp::ui(self, ui);
+    }
+
+    fn on_exit(&mut self) {
+        self.shutdown();
+    }
+}

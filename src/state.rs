@@ -1,0 +1,706 @@
+//! The pure model of one room: connection status, who is online, and the
+//! timeline. Everything that happens (a relay message, a local action, a
+//! worker's result) is an [`Event`] given to [`Model::apply`]; there is no I/O
+//! here, so tests drive the model directly with event sequences.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use snapwire_relay::protocol::{CancelReason, ErrorCode, Limits, User, Welcome};
+
+/// Stable key of one timeline entry for the life of the model: textures and
+/// row heights are cached by it. After dedup, one entry holds one `seq`.
+pub type EntryKey = u64;
+
+/// What we know about an image before its bytes are in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageMeta {
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// An image read, checked and hashed on a worker, ready to upload.
+#[derive(Debug, Clone)]
+pub struct PreparedImage {
+    pub meta: ImageMeta,
+    /// A PNG/JPEG of at most 32 KiB and 256 px, when one could be made.
+    pub preview: Option<Bytes>,
+    pub bytes: Bytes,
+}
+
+/// Where one image stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageState {
+    /// Own: being read, sniffed and hashed.
+    Preparing,
+    /// Own: waiting for the connection or for its turn.
+    Queued,
+    /// Own: bytes handed to the connection so far.
+    Uploading { sent: u64 },
+    /// Incoming: bytes received so far.
+    Streaming { received: u64 },
+    /// All bytes here and, for incoming images, the SHA-256 matched.
+    Ready,
+    /// Nothing more will happen; the reason is shown inline.
+    Failed(String),
+    /// Stopped by a person (the sender, or us for our own).
+    Cancelled(String),
+}
+
+impl ImageState {
+    /// True while bytes are still moving (progress is worth showing).
+    pub fn in_flight(&self) -> bool {
+        matches!(
+            self,
+            ImageState::Preparing
+                | ImageState::Queued
+                | ImageState::Uploading { .. }
+                | ImageState::Streaming { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageItem {
+    /// Unknown only while our own file is still being read.
+    pub meta: Option<ImageMeta>,
+    pub preview: Option<Bytes>,
+    /// The full image once it is `Ready` (or, for our own, once prepared).
+    pub bytes: Option<Bytes>,
+    pub state: ImageState,
+}
+
+impl ImageItem {
+    /// Display name, also while the metadata is unknown.
+    pub fn name(&self) -> &str {
+        self.meta.as_ref().map_or("image", |m| m.name.as_str())
+    }
+
+    /// Fraction of the bytes moved, for a progress bar.
+    pub fn progress(&self) -> Option<f32> {
+        let size = self.meta.as_ref()?.size.max(1) as f32;
+        match self.state {
+            ImageState::Uploading { sent } => Some(sent as f32 / size),
+            ImageState::Streaming { received } => Some(received as f32 / size),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A text; `failed` holds the relay's reason when our own could not be sent.
+    Text {
+        text: String,
+        failed: Option<String>,
+    },
+    Image(ImageItem),
+    /// "Ben joined", "Ana left", and errors that concern no item.
+    Notice(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: EntryKey,
+    /// Room-wide sequence number, once the item is complete (none for notices).
+    pub seq: Option<u64>,
+    /// Relay time in Unix ms (local clock for our own items until acked).
+    pub ts: u64,
+    /// Author; `None` for notices.
+    pub from: Option<User>,
+    /// Written by this client (same user id), shown on the right.
+    pub own: bool,
+    /// Our own item id, the one the relay dedups by.
+    pub local_id: Option<String>,
+    /// The relay's stream id while an incoming image streams on this connection.
+    pub sid: Option<u64>,
+    pub history: bool,
+    /// Who confirmed they have this (own items only).
+    pub receipts: Vec<User>,
+    pub body: Body,
+}
+
+impl Entry {
+    pub fn image(&self) -> Option<&ImageItem> {
+        match &self.body {
+            Body::Image(image) => Some(image),
+            _ => None,
+        }
+    }
+
+    /// Our own item the relay has not acknowledged yet.
+    pub fn pending(&self) -> bool {
+        self.own && self.local_id.is_some() && self.seq.is_none()
+    }
+}
+
+/// The link to the relay as a person should see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    /// Not started (the connect view is showing).
+    Idle,
+    Connecting {
+        attempt: u32,
+    },
+    Connected,
+    /// Lost; the next attempt is at `retry_at`.
+    Reconnecting {
+        retry_at: Instant,
+        reason: String,
+    },
+    /// Given up: retrying would fail the same way (wrong token, bad name…).
+    Stopped {
+        reason: String,
+    },
+}
+
+/// Everything that changes the model.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Connecting {
+        attempt: u32,
+    },
+    Reconnecting {
+        retry_at: Instant,
+        reason: String,
+    },
+    Stopped {
+        reason: String,
+    },
+    Welcome(Welcome),
+    Joined(User),
+    Left(User),
+    Text {
+        seq: u64,
+        ts: u64,
+        from: User,
+        text: String,
+        history: bool,
+    },
+    ImageBegin {
+        sid: u64,
+        ts: u64,
+        from: User,
+        meta: ImageMeta,
+        preview: Option<Bytes>,
+        history: bool,
+    },
+    ImageProgress {
+        sid: u64,
+        received: u64,
+    },
+    /// `image_end` arrived and we hashed the bytes; `verified` is the SHA-256 check.
+    ImageComplete {
+        sid: u64,
+        seq: u64,
+        ts: u64,
+        bytes: Bytes,
+        verified: bool,
+    },
+    ImageCancel {
+        sid: u64,
+        reason: CancelReason,
+    },
+    Ack {
+        id: String,
+        seq: u64,
+        ts: u64,
+    },
+    Receipt {
+        seq: u64,
+        user: User,
+    },
+    RelayError {
+        code: ErrorCode,
+        message: String,
+        id: Option<String>,
+    },
+    /// Our own image was read and hashed (or could not be).
+    Prepared {
+        id: String,
+        result: Result<PreparedImage, String>,
+    },
+    UploadProgress {
+        id: String,
+        sent: u64,
+    },
+    UploadCancelled {
+        id: String,
+    },
+}
+
+/// One room as this client knows it.
+#[derive(Debug)]
+pub struct Model {
+    /// Our public id, derived from the client secret, known before `welcome`.
+    pub my_id: String,
+    pub me: Option<User>,
+    pub room: Option<String>,
+    pub epoch: Option<String>,
+    pub peers: Vec<User>,
+    pub limits: Option<Limits>,
+    pub conn: ConnState,
+    pub entries: Vec<Entry>,
+    /// The latest error that concerns no item, in words.
+    pub last_error: Option<String>,
+    /// Counts entries ever appended; the timeline compares it to know what is new.
+    pub appended: u64,
+    next_key: EntryKey,
+}
+
+impl Model {
+    pub fn new(my_id: impl Into<String>) -> Self {
+        Self {
+            my_id: my_id.into(),
+            me: None,
+            room: None,
+            epoch: None,
+            peers: Vec::new(),
+            limits: None,
+            conn: ConnState::Idle,
+            entries: Vec::new(),
+            last_error: None,
+            appended: 0,
+            next_key: 1,
+        }
+    }
+
+    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    pub fn by_seq(&self, seq: u64) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.seq == Some(seq))
+    }
+
+    pub fn by_local_id(&self, id: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.local_id.as_deref() == Some(id))
+    }
+
+    /// Highest seq in the timeline.
+    pub fn max_seq(&self) -> Option<u64> {
+        self.entries.iter().filter_map(|e| e.seq).max()
+    }
+
+    /// Adds our own text, pending until the relay acks `id`.
+    pub fn add_own_text(&mut self, id: &str, text: &str, now_ms: u64) -> EntryKey {
+        let from = self.me_or_placeholder();
+        self.push(Entry {
+            key: 0,
+            seq: None,
+            ts: now_ms,
+            from: Some(from),
+            own: true,
+            local_id: Some(id.to_owned()),
+            sid: None,
+            history: false,
+            receipts: Vec::new(),
+            body: Body::Text {
+                text: text.to_owned(),
+                failed: None,
+            },
+        })
+    }
+
+    /// Adds our own image while its file is being read.
+    pub fn add_own_image(&mut self, id: &str, name: &str, now_ms: u64) -> EntryKey {
+        let from = self.me_or_placeholder();
+        self.push(Entry {
+            key: 0,
+            seq: None,
+            ts: now_ms,
+            from: Some(from),
+            own: true,
+            local_id: Some(id.to_owned()),
+            sid: None,
+            history: false,
+            receipts: Vec::new(),
+            body: Body::Image(ImageItem {
+                meta: Some(ImageMeta {
+                    name: name.to_owned(),
+                    mime: String::new(),
+                    size: 0,
+                    sha256: String::new(),
+                    width: None,
+                    height: None,
+                }),
+                preview: None,
+                bytes: None,
+                state: ImageState::Preparing,
+            }),
+        })
+    }
+
+    /// A line in the timeline that concerns no item (a failure before an item exists).
+    pub fn add_notice(&mut self, text: impl Into<String>, now_ms: u64) -> EntryKey {
+        self.push(Entry {
+            key: 0,
+            seq: None,
+            ts: now_ms,
+            from: None,
+            own: false,
+            local_id: None,
+            sid: None,
+            history: false,
+            receipts: Vec::new(),
+            body: Body::Notice(text.into()),
+        })
+    }
+
+    fn me_or_placeholder(&self) -> User {
+        self.me.clone().unwrap_or_else(|| User {
+            id: self.my_id.clone(),
+            name: "me".to_owned(),
+        })
+    }
+
+    fn push(&mut self, mut entry: Entry) -> EntryKey {
+        entry.key = self.next_key;
+        self.next_key += 1;
+        self.appended += 1;
+        let key = entry.key;
+        self.entries.push(entry);
+        key
+    }
+
+    fn index_of_sid(&self, sid: u64) -> Option<usize> {
+        self.entries.iter().position(|e| e.sid == Some(sid))
+    }
+
+    fn index_of_local(&self, id: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.local_id.as_deref() == Some(id))
+    }
+
+    fn image_mut(&mut self, index: usize) -> Option<&mut ImageItem> {
+        match &mut self.entries.get_mut(index)?.body {
+            Body::Image(image) => Some(image),
+            _ => None,
+        }
+    }
+
+    /// What the connection lost: streams of this connection end with it (their
+    /// `sid`s mean nothing on the next one, and `since` brings them back in
+    /// full); our uploads start over after reconnecting.
+    fn connection_lost(&mut self) {
+        self.entries.retain(|e| {
+            !(e.sid.is_some()
+                && e.seq.is_none()
+                && matches!(&e.body, Body::Image(i) if matches!(i.state, ImageState::Streaming { .. })))
+        });
+        for entry in &mut self.entries {
+            if let Body::Image(image) = &mut entry.body
+                && matches!(image.state, ImageState::Uploading { .. })
+            {
+                image.state = ImageState::Queued;
+            }
+        }
+        self.peers.clear();
+    }
+
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Connecting { attempt } => self.conn = ConnState::Connecting { attempt },
+            Event::Reconnecting { retry_at, reason } => {
+                self.connection_lost();
+                self.conn = ConnState::Reconnecting { retry_at, reason };
+            }
+            Event::Stopped { reason } => {
+                self.connection_lost();
+                self.conn = ConnState::Stopped { reason };
+            }
+            Event::Welcome(welcome) => self.welcome(welcome),
+            Event::Joined(user) => {
+                let text = format!("{} joined", user.name);
+                self.peers.push(user);
+                self.add_notice(text, now_ms());
+            }
+            Event::Left(user) => {
+                if let Some(i) = self.peers.iter().position(|p| p.id == user.id) {
+                    self.peers.remove(i);
+                }
+                let text = format!("{} left", user.name);
+                self.add_notice(text, now_ms());
+            }
+            Event::Text {
+                seq,
+                ts,
+                from,
+                text,
+                history,
+            } => {
+                if self.by_seq(seq).is_some() {
+                    return;
+                }
+                let own = from.id == self.my_id;
+                self.push(Entry {
+                    key: 0,
+                    seq: Some(seq),
+                    ts,
+                    from: Some(from),
+                    own,
+                    local_id: None,
+                    sid: None,
+                    history,
+                    receipts: Vec::new(),
+                    body: Body::Text { text, failed: None },
+                });
+            }
+            Event::ImageBegin {
+                sid,
+                ts,
+                from,
+                meta,
+                preview,
+                history,
+            } => {
+                let own = from.id == self.my_id;
+                self.push(Entry {
+                    key: 0,
+                    seq: None,
+                    ts,
+                    from: Some(from),
+                    own,
+                    local_id: None,
+                    sid: Some(sid),
+                    history,
+                    receipts: Vec::new(),
+                    body: Body::Image(ImageItem {
+                        meta: Some(meta),
+                        preview,
+                        bytes: None,
+                        state: ImageState::Streaming { received: 0 },
+                    }),
+                });
+            }
+            Event::ImageProgress { sid, received } => {
+                if let Some(i) = self.index_of_sid(sid)
+                    && let Some(image) = self.image_mut(i)
+                    && matches!(image.state, ImageState::Streaming { .. })
+                {
+                    image.state = ImageState::Streaming { received };
+                }
+            }
+            Event::ImageComplete {
+                sid,
+                seq,
+                ts,
+                bytes,
+                verified,
+            } => {
+                let Some(i) = self.index_of_sid(sid) else {
+                    return;
+                };
+                if self.by_seq(seq).is_some() {
+                    // Already here (our own, acked; or a replay of what we had).
+                    self.entries.remove(i);
+                    return;
+                }
+                let entry = &mut self.entries[i];
+                entry.sid = None;
+                entry.seq = Some(seq);
+                entry.ts = ts;
+                if let Some(image) = self.image_mut(i) {
+                    if verified {
+                        image.bytes = Some(bytes);
+                        image.state = ImageState::Ready;
+                    } else {
+                        image.state = ImageState::Failed(
+                            "could not show this image (its SHA-256 does not match: damaged on the way)"
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+            Event::ImageCancel { sid, reason } => {
+                let Some(i) = self.index_of_sid(sid) else {
+                    return;
+                };
+                if reason == CancelReason::Lagging {
+                    // Not a failure: the relay sends it again in full once we catch up.
+                    self.entries.remove(i);
+                    return;
+                }
+                self.entries[i].sid = None;
+                if let Some(image) = self.image_mut(i) {
+                    image.state = ImageState::Cancelled(cancel_words(reason).to_owned());
+                }
+            }
+            Event::Ack { id, seq, ts } => self.ack(&id, seq, ts),
+            Event::Receipt { seq, user } => {
+                if let Some(entry) = self.entries.iter_mut().find(|e| e.seq == Some(seq))
+                    && entry.own
+                    && user.id != self.my_id
+                    && !entry.receipts.iter().any(|u| u.id == user.id)
+                {
+                    entry.receipts.push(user);
+                }
+            }
+            Event::RelayError { code, message, id } => {
+                let words = error_words(code, &message);
+                match id.as_deref().and_then(|id| self.index_of_local(id)) {
+                    Some(i) if self.entries[i].seq.is_none() => match &mut self.entries[i].body {
+                        Body::Image(image) => image.state = ImageState::Failed(words),
+                        Body::Text { failed, .. } => *failed = Some(words),
+                        Body::Notice(_) => {}
+                    },
+                    _ => self.last_error = Some(words),
+                }
+            }
+            Event::Prepared { id, result } => {
+                let Some(i) = self.index_of_local(&id) else {
+                    return;
+                };
+                if let Some(image) = self.image_mut(i) {
+                    if !matches!(image.state, ImageState::Preparing) {
+                        return;
+                    }
+                    match result {
+                        Ok(prepared) => {
+                            image.meta = Some(prepared.meta);
+                            image.preview = prepared.preview;
+                            image.bytes = Some(prepared.bytes);
+                            image.state = ImageState::Queued;
+                        }
+                        Err(why) => image.state = ImageState::Failed(why),
+                    }
+                }
+            }
+            Event::UploadProgress { id, sent } => {
+                if let Some(i) = self.index_of_local(&id)
+                    && let Some(image) = self.image_mut(i)
+                    && matches!(
+                        image.state,
+                        ImageState::Queued | ImageState::Uploading { .. }
+                    )
+                {
+                    image.state = ImageState::Uploading { sent };
+                }
+            }
+            Event::UploadCancelled { id } => {
+                if let Some(i) = self.index_of_local(&id)
+                    && let Some(image) = self.image_mut(i)
+                    && image.state.in_flight()
+                {
+                    image.state = ImageState::Cancelled("you cancelled it".to_owned());
+                    image.bytes = None;
+                }
+            }
+        }
+    }
+
+    fn welcome(&mut self, welcome: Welcome) {
+        if self.epoch.as_ref().is_some_and(|e| *e != welcome.epoch)
+            || self.room.as_ref().is_some_and(|r| *r != welcome.room)
+        {
+            // New history (relay data wiped) or another room: what we cached is not this room's.
+            self.entries.retain(Entry::pending);
+        }
+        self.my_id = welcome.user.id.clone();
+        self.me = Some(welcome.user.clone());
+        for entry in self.entries.iter_mut().filter(|e| e.own) {
+            entry.from = Some(welcome.user.clone());
+        }
+        self.room = Some(welcome.room);
+        self.epoch = Some(welcome.epoch);
+        self.peers = welcome.peers;
+        self.limits = Some(welcome.limits);
+        self.last_error = None;
+        self.conn = ConnState::Connected;
+    }
+
+    fn ack(&mut self, id: &str, seq: u64, ts: u64) {
+        let Some(i) = self.index_of_local(id) else {
+            return;
+        };
+        if self.entries[i].seq.is_some() {
+            return;
+        }
+        // The relay may have replayed this very item to us before the ack (the
+        // first ack was lost in a disconnect): keep ours, drop the copy.
+        if let Some(dup) = self
+            .entries
+            .iter()
+            .position(|e| e.seq == Some(seq) && e.local_id.is_none())
+        {
+            self.entries.remove(dup);
+        }
+        let Some(i) = self.index_of_local(id) else {
+            return;
+        };
+        let entry = &mut self.entries[i];
+        entry.seq = Some(seq);
+        entry.ts = ts;
+        if let Body::Image(image) = &mut entry.body {
+            image.state = ImageState::Ready;
+        }
+        if let Body::Text { failed, .. } = &mut entry.body {
+            *failed = None;
+        }
+    }
+}
+
+/// Unix time in ms from the local clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub fn cancel_words(reason: CancelReason) -> &'static str {
+    match reason {
+        CancelReason::SenderLeft => "the sender left before it was complete",
+        CancelReason::Cancelled => "the sender cancelled it",
+        CancelReason::BadChunk => "the upload broke off (bad chunk)",
+        CancelReason::BadHash => "the upload was damaged (checksum mismatch)",
+        CancelReason::Storage => "the relay could not store it",
+        CancelReason::ServerShutdown => "the relay shut down",
+        CancelReason::Lagging => "this window fell behind; it will arrive shortly",
+        CancelReason::Other => "the relay stopped it",
+    }
+}
+
+/// The relay's error in words a person understands, keeping the relay's own message.
+pub fn error_words(code: ErrorCode, message: &str) -> String {
+    let lead = match code {
+        ErrorCode::Unauthorized => "Wrong or missing access token",
+        ErrorCode::BadName => "The relay refused this name",
+        ErrorCode::BadRoom => "The relay refused this room name",
+        ErrorCode::BadClient => "The relay refused this client's id",
+        ErrorCode::Version => "This relay speaks another protocol version",
+        ErrorCode::SlowConsumer => "The relay dropped us for reading too slowly",
+        ErrorCode::ServerShutdown => "The relay is shutting down",
+        ErrorCode::TooLarge => "Too large",
+        ErrorCode::BadImage => "Not an image the relay accepts",
+        ErrorCode::RateLimited => "Sending too fast, try again in a moment",
+        ErrorCode::Storage => "The relay could not store it",
+        ErrorCode::BadText => "The relay refused this text",
+        _ => "Relay error",
+    };
+    if message.is_empty() {
+        format!("{lead} ({code})")
+    } else {
+        format!("{lead}: {message}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_image_shows_its_name_while_preparing() {
+        let mut m = Model::new("aaaaaaaaaaaa");
+        let key = m.add_own_image("i1", "cat.png", 1);
+        let entry = m.entry(key).expect("entry");
+        assert_eq!(entry.image().expect("image").name(), "cat.png");
+        assert!(entry.pending());
+    }
+}

@@ -1,0 +1,120 @@
+//! Textures of timeline images: decoded off the UI thread to the size they are
+//! shown at, uploaded once, cached by key, and evicted when their row is far
+//! from what is on screen, so memory stays bounded with thousands of images.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::media::{Decoded, Job, MediaWorker, TexKey};
+
+/// Rows this far from the visible ones keep their textures (smooth scrolling back).
+pub const KEEP_ROWS: usize = 40;
+
+pub enum Slot {
+    /// A decode job is queued or running.
+    Loading,
+    Ready {
+        texture: egui::TextureHandle,
+        /// Full image size, for the aspect ratio.
+        full: [u32; 2],
+    },
+    /// Shown inline as "could not show this image (reason)"; kept, so it is not retried.
+    Failed(String),
+}
+
+#[derive(Default)]
+pub struct TextureCache {
+    slots: HashMap<TexKey, (Slot, usize)>,
+}
+
+impl TextureCache {
+    /// The slot for `key`, noting that row `row` uses it.
+    pub fn get(&mut self, key: TexKey, row: usize) -> Option<&Slot> {
+        let (slot, last_row) = self.slots.get_mut(&key)?;
+        *last_row = row;
+        Some(slot)
+    }
+
+    /// Asks for a decode unless one is cached or running. A full job queue
+    /// leaves nothing behind, so the next frame asks again.
+    pub fn request(
+        &mut self,
+        key: TexKey,
+        row: usize,
+        bytes: &Bytes,
+        max_side: u32,
+        media: &MediaWorker,
+    ) {
+        if self.slots.contains_key(&key) {
+            return;
+        }
+        let job = Job::Decode {
+            key,
+            bytes: bytes.clone(),
+            max_side,
+        };
+        if media.submit(job).is_ok() {
+            self.slots.insert(key, (Slot::Loading, row));
+        }
+    }
+
+    /// A decode finished: upload it once, unless the row was evicted meanwhile.
+    pub fn finish(&mut self, ctx: &egui::Context, key: TexKey, result: Result<Decoded, String>) {
+        let Some((slot, _)) = self.slots.get_mut(&key) else {
+            return;
+        };
+        if !matches!(slot, Slot::Loading) {
+            return;
+        }
+        *slot = match result {
+            Ok(decoded) => Slot::Ready {
+                texture: ctx.load_texture(
+                    format!("{key:?}"),
+                    decoded.image,
+                    egui::TextureOptions::LINEAR,
+                ),
+                full: decoded.full,
+            },
+            Err(reason) => Slot::Failed(reason),
+        };
+        if let TexKey::Full(entry) = key {
+            self.slots.remove(&TexKey::Preview(entry));
+        }
+    }
+
+    /// Drops textures whose rows are more than [`KEEP_ROWS`] away from `first..=last`.
+    pub fn evict(&mut self, first: usize, last: usize) {
+        let lo = first.saturating_sub(KEEP_ROWS);
+        let hi = last.saturating_add(KEEP_ROWS);
+        self.slots
+            .retain(|_, (slot, row)| matches!(slot, Slot::Failed(_)) || (lo..=hi).contains(row));
+    }
+
+    /// Forgets one entry's textures (it left the timeline).
+    pub fn forget(&mut self, key: TexKey) {
+        self.slots.remove(&key);
+    }
+
+    /// Textures currently uploaded.
+    pub fn uploaded(&self) -> usize {
+        self.slots
+            .values()
+            .filter(|(s, _)| matches!(s, Slot::Ready { .. }))
+            .count()
+    }
+
+    /// Bytes of uploaded pixels (for the memory figures).
+    pub fn uploaded_bytes(&self) -> usize {
+        self.slots
+            .values()
+            .map(|(s, _)| match s {
+                Slot::Ready { texture, .. } => {
+                    let [w, h] = texture.size();
+                    w * h * 4
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,99 @@
+//! The status line, always visible in a room: connection state in words, who
+//! is online, what this computer is hosting.
+
+use std::time::Instant;
+
+use egui::{Color32, RichText};
+
+use crate::app::SnapwireApp;
+use crate::state::ConnState;
+
+const OK: Color32 = Color32::from_rgb(90, 200, 120);
+const WAIT: Color32 = Color32::from_rgb(230, 180, 60);
+
+/// The connection state as one line of words.
+pub fn status_text(app: &SnapwireApp, now: Instant) -> (Color32, String) {
+    let model = &app.model;
+    match &model.conn {
+        ConnState::Idle => (WAIT, "Not connected".into()),
+        ConnState::Connecting { attempt: 0 } => (WAIT, "Connecting…".into()),
+        ConnState::Connecting { attempt } => {
+            (WAIT, format!("Reconnecting… (attempt {})", attempt + 1))
+        }
+        ConnState::Connected => {
+            let room = model.room.as_deref().unwrap_or("?");
+            let mut names: Vec<String> = model
+                .me
+                .iter()
+                .map(|m| format!("{} (you)", m.name))
+                .collect();
+            let mut others: Vec<&str> = model.peers.iter().map(|p| p.name.as_str()).collect();
+            others.sort_unstable();
+            others.dedup();
+            names.extend(others.iter().map(|s| (*s).to_owned()));
+            let online = if model.peers.is_empty() {
+                format!("{} · nobody else here yet", names.join(", "))
+            } else {
+                format!("{} online: {}", names.len(), names.join(", "))
+            };
+            (OK, format!("Connected to {room} · {online}"))
+        }
+        ConnState::Reconnecting { retry_at, reason } => {
+            let secs = retry_at.saturating_duration_since(now).as_secs_f32().ceil() as u64;
+            (WAIT, format!("Reconnecting in {secs} s — {reason}"))
+        }
+        ConnState::Stopped { reason } => (
+            super::connect::ERROR_COLOR,
+            format!("Disconnected — {reason}"),
+        ),
+    }
+}
+
+pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
+    egui::Panel::top("status").show(ui, |ui| {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let (color, text) = status_text(app, Instant::now());
+            let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().circle_filled(dot.center(), 4.5, color);
+            ui.label(text);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let leave = if app.hosting.is_some() {
+                    "Stop hosting"
+                } else {
+                    "Leave"
+                };
+                if ui.button(leave).clicked() {
+                    app.leave();
+                }
+                let pending = app.pending_count();
+                if pending > 0 && app.model.conn != ConnState::Connected {
+                    ui.label(RichText::new(format!("{pending} waiting to send")).color(WAIT));
+                }
+            });
+        });
+        if let Some(hosted) = &app.hosting {
+            let text = if hosted.addresses.is_empty() {
+                format!(
+                    "Hosting on this computer (port {}); no network address found",
+                    hosted.port
+                )
+            } else {
+                format!(
+                    "Hosting on this computer — others type: {}",
+                    hosted.addresses.join("  or  ")
+                )
+            };
+            ui.label(RichText::new(text).strong());
+        }
+        if let Some(error) = app.model.last_error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(super::connect::ERROR_COLOR, error);
+                if ui.small_button("×").clicked() {
+                    app.model.last_error = None;
+                }
+            });
+        }
+        ui.add_space(2.0);
+    });
+}

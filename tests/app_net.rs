@@ -1,0 +1,330 @@
+//! The network worker against a real relay on 127.0.0.1: images both ways
+//! byte-exact with receipts, reconnect after the relay restarts on the same
+//! data directory, and items queued while offline delivered exactly once.
+
+mod app_support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use app_support::*;
+use snapwire::net::Command;
+use snapwire::state::Event;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_travel_both_ways_byte_exact_with_receipts() {
+    let relay = memory_relay().await;
+    let addr = relay.local_addr();
+    let (mut ana, mut ana_log) = (connect(addr, "Ana", 1), Vec::new());
+    let ana_welcome = welcomed(&mut ana, &mut ana_log).await;
+    let (mut ben, mut ben_log) = (connect(addr, "Ben", 2), Vec::new());
+    welcomed(&mut ben, &mut ben_log).await;
+    // Make sure Ben is in the room before Ana sends, so the image streams live.
+    wait_for(&mut ana, &mut ana_log, "Ben joined", |e| match e {
+        Event::Joined(u) if u.name == "Ben" => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // About 600 KB: several 256 KiB chunks.
+    let big = png(420, 480, 7);
+    assert!(big.len() > 300_000, "test image too small: {}", big.len());
+    let image = prepared("dir/ana.png", big.clone());
+    ana.send(Command::SendImage {
+        id: "ana-1".into(),
+        image,
+    })
+    .expect("send");
+    let ana_seq = wait_for(&mut ana, &mut ana_log, "ack for ana-1", |e| match e {
+        Event::Ack { id, seq, .. } if id == "ana-1" => Some(*seq),
+        _ => None,
+    })
+    .await;
+    let (sid, meta_name) = wait_for(&mut ben, &mut ben_log, "Ana's image_begin", |e| match e {
+        Event::ImageBegin {
+            sid,
+            from,
+            meta,
+            preview,
+            ..
+        } => {
+            assert_eq!(from.id, ana_welcome.user.id);
+            assert!(preview.is_some(), "the sender made a preview");
+            Some((*sid, meta.name.clone()))
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(meta_name, "ana.png");
+    let got = wait_for(
+        &mut ben,
+        &mut ben_log,
+        "Ana's image complete",
+        |e| match e {
+            Event::ImageComplete {
+                sid: s,
+                seq,
+                bytes,
+                verified,
+                ..
+            } if *s == sid => {
+                assert!(*verified, "SHA-256 checked by the receiver");
+                assert_eq!(*seq, ana_seq);
+                Some(bytes.clone())
+            }
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(&got[..], &big[..], "byte-exact");
+    assert!(
+        ben_log
+            .iter()
+            .any(|e| matches!(e, Event::ImageProgress { sid: s, .. } if *s == sid)),
+        "progress was reported while streaming"
+    );
+    // Ben's worker sends a receipt after its check; Ana hears it.
+    wait_for(&mut ana, &mut ana_log, "Ben's receipt", |e| match e {
+        Event::Receipt { seq, user } if *seq == ana_seq && user.name == "Ben" => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // And back: a JPEG from Ben.
+    let jpeg = {
+        let img = image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 128]));
+        let mut out = Vec::new();
+        img.write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("jpeg");
+        out
+    };
+    let image = prepared("ben.jpg", jpeg.clone());
+    ben.send(Command::SendImage {
+        id: "ben-1".into(),
+        image,
+    })
+    .expect("send");
+    let got = wait_for(&mut ana, &mut ana_log, "Ben's image", |e| match e {
+        Event::ImageComplete {
+            bytes,
+            verified: true,
+            ..
+        } => Some(bytes.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], &jpeg[..]);
+
+    // A text, with Enter-style newlines kept.
+    ana.send(Command::SendText {
+        id: "ana-2".into(),
+        text: "hello\nBen".into(),
+    })
+    .expect("send");
+    let text = wait_for(&mut ben, &mut ben_log, "Ana's text", |e| match e {
+        Event::Text { text, .. } => Some(text.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(text, "hello\nBen");
+
+    drop((ana, ben));
+    relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_an_upload_tells_the_receiver() {
+    let relay = memory_relay().await;
+    let addr = relay.local_addr();
+    let (mut ana, mut ana_log) = (connect(addr, "Ana", 1), Vec::new());
+    welcomed(&mut ana, &mut ana_log).await;
+    let (mut ben, mut ben_log) = (connect(addr, "Ben", 2), Vec::new());
+    welcomed(&mut ben, &mut ben_log).await;
+    wait_for(&mut ana, &mut ana_log, "Ben joined", |e| {
+        matches!(e, Event::Joined(_)).then_some(())
+    })
+    .await;
+
+    // Large enough (~6 MB) that the cancel lands mid-stream.
+    let image = prepared("big.png", png(1500, 1400, 3));
+    ana.send(Command::SendImage {
+        id: "big".into(),
+        image,
+    })
+    .expect("send");
+    wait_for(&mut ana, &mut ana_log, "first progress", |e| match e {
+        Event::UploadProgress { id, sent } if id == "big" && *sent > 0 => Some(()),
+        _ => None,
+    })
+    .await;
+    ana.send(Command::Cancel { id: "big".into() })
+        .expect("cancel");
+    wait_for(&mut ana, &mut ana_log, "cancelled", |e| match e {
+        Event::UploadCancelled { id } if id == "big" => Some(()),
+        _ => None,
+    })
+    .await;
+    let reason = wait_for(&mut ben, &mut ben_log, "image_cancel", |e| match e {
+        Event::ImageCancel { reason, .. } => Some(*reason),
+        Event::ImageComplete { .. } => panic!("a cancelled image completed"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, snapwire_relay::protocol::CancelReason::Cancelled);
+    assert!(
+        !ana_log
+            .iter()
+            .any(|e| matches!(e, Event::Ack { id, .. } if id == "big"))
+    );
+    relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let relay = start_relay("127.0.0.1:0".parse().expect("addr"), disk(dir.path())).await;
+    let addr = relay.local_addr();
+    let (mut ana, mut ana_log) = (connect(addr, "Ana", 1), Vec::new());
+    let (mut ben, mut ben_log) = (connect(addr, "Ben", 2), Vec::new());
+    let first_welcome = welcomed(&mut ana, &mut ana_log).await;
+    welcomed(&mut ben, &mut ben_log).await;
+
+    ana.send(Command::SendText {
+        id: "before".into(),
+        text: "before the restart".into(),
+    })
+    .expect("send");
+    let before_seq = wait_for(&mut ben, &mut ben_log, "first text", |e| match e {
+        Event::Text { seq, text, .. } if text == "before the restart" => Some(*seq),
+        _ => None,
+    })
+    .await;
+
+    relay.shutdown().await.expect("shutdown");
+    for (net, log) in [(&mut ana, &mut ana_log), (&mut ben, &mut ben_log)] {
+        wait_for(net, log, "reconnecting", |e| {
+            matches!(e, Event::Reconnecting { .. }).then_some(())
+        })
+        .await;
+    }
+
+    // Offline: these wait in Ana's queue.
+    ana.send(Command::SendText {
+        id: "queued-text".into(),
+        text: "sent while offline".into(),
+    })
+    .expect("send");
+    let offline_png = png(200, 150, 11);
+    ana.send(Command::SendImage {
+        id: "queued-image".into(),
+        image: prepared("offline.png", offline_png.clone()),
+    })
+    .expect("send");
+
+    // The same data directory, the same port: the relay comes back.
+    let relay = start_relay(addr, disk(dir.path())).await;
+    let again = welcomed(&mut ana, &mut ana_log).await;
+    assert_eq!(
+        again.epoch, first_welcome.epoch,
+        "history survived the restart"
+    );
+    welcomed(&mut ben, &mut ben_log).await;
+
+    let mut acks = HashMap::new();
+    while acks.len() < 2 {
+        let (id, seq) = wait_for(
+            &mut ana,
+            &mut ana_log,
+            "acks of queued items",
+            |e| match e {
+                Event::Ack { id, seq, .. } => Some((id.clone(), *seq)),
+                _ => None,
+            },
+        )
+        .await;
+        acks.insert(id, seq);
+    }
+    let image_seq = acks["queued-image"];
+    let got = wait_for(&mut ben, &mut ben_log, "the queued image", |e| match e {
+        Event::ImageComplete {
+            seq,
+            bytes,
+            verified: true,
+            ..
+        } if *seq == image_seq => Some(bytes.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], &offline_png[..]);
+    // Give any duplicate a chance to show up, then count.
+    drain_for(&mut ben, &mut ben_log, Duration::from_millis(500)).await;
+    let seqs: Vec<u64> = ben_log
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text { seq, .. } | Event::ImageComplete { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    let count = |s: u64| seqs.iter().filter(|x| **x == s).count();
+    assert_eq!(
+        count(before_seq),
+        1,
+        "since resume: nothing replayed twice: {seqs:?}"
+    );
+    assert_eq!(count(acks["queued-text"]), 1, "queued text once: {seqs:?}");
+    assert_eq!(count(image_seq), 1, "queued image once: {seqs:?}");
+    let texts = ben_log
+        .iter()
+        .filter(|e| matches!(e, Event::Text { text, .. } if text == "sent while offline"))
+        .count();
+    assert_eq!(texts, 1);
+
+    drop((ana, ben));
+    relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_hello_stops_with_words_instead_of_retrying() {
+    let relay = memory_relay().await;
+    let mut bad = snapwire::net::NetHandle::spawn(
+        snapwire::settings::Target {
+            room: ".hidden".into(),
+            ..target(relay.local_addr(), "Ana")
+        },
+        secret(1),
+        no_repaint(),
+    )
+    .expect("spawn");
+    let mut log = Vec::new();
+    let reason = wait_for(&mut bad, &mut log, "stopped", |e| match e {
+        Event::Stopped { reason } => Some(reason.clone()),
+        Event::Reconnecting { reason, .. } => panic!("retried a refused hello: {reason}"),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("room"), "{reason}");
+    relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_listening_means_reconnecting_with_a_reason() {
+    // Bind then drop: a port on loopback where nothing listens.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let mut net = connect(addr, "Ana", 1);
+    let mut log = Vec::new();
+    let reason = wait_for(&mut net, &mut log, "reconnecting", |e| match e {
+        Event::Reconnecting { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        reason.contains("nothing is listening") || reason.contains("cannot reach"),
+        "{reason}"
+    );
+}

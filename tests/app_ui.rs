@@ -1,0 +1,452 @@
+//! The app's views driven through egui_kittest, without a GPU or a window:
+//! the connect form validates; sending through an injected file picker shows
+//! progress and then the sent image; an incoming image appears; a bad image
+//! shows its error inline. The network is played by the test through the
+//! channels a real worker would use.
+
+mod app_support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use snapwire::app::Connector;
+use snapwire::cli::Launch;
+use snapwire::net::{Command, NetHandle};
+use snapwire::picker::{FilePicker, PickFuture};
+use snapwire::settings::{self, Paths};
+use snapwire::state::{Event, ImageMeta};
+use snapwire::{AppOptions, SnapwireApp};
+use snapwire_relay::protocol::{Limits, User, Welcome};
+use tokio::sync::mpsc;
+
+struct FakePicker(Option<Vec<PathBuf>>);
+
+impl FilePicker for FakePicker {
+    fn pick_images(&self) -> PickFuture {
+        let answer = self.0.clone();
+        Box::pin(async move { answer })
+    }
+}
+
+/// The test's end of a connection: what the app sends, and a way to answer.
+struct FakeNet {
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+}
+
+type Slot = Arc<Mutex<Option<FakeNet>>>;
+
+fn fake_connector(slot: Slot, targets: Arc<Mutex<Vec<settings::Target>>>) -> Connector {
+    Box::new(move |target, _secret, _repaint| {
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (ev_tx, ev_rx) = mpsc::channel(256);
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(FakeNet {
+                commands: cmd_rx,
+                events: ev_tx,
+            });
+        }
+        if let Ok(mut t) = targets.lock() {
+            t.push(target);
+        }
+        Ok(NetHandle::from_parts(cmd_tx, ev_rx))
+    })
+}
+
+struct Setup {
+    harness: Harness<'static, SnapwireApp>,
+    net: Slot,
+    targets: Arc<Mutex<Vec<settings::Target>>>,
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+fn setup(launch: Launch, picked: Option<Vec<PathBuf>>) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let net: Slot = Arc::new(Mutex::new(None));
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let app = SnapwireApp::new(AppOptions {
+        paths: Paths::in_dir(dir.path()),
+        launch,
+        picker: Arc::new(FakePicker(picked)),
+        connector: fake_connector(Arc::clone(&net), Arc::clone(&targets)),
+    });
+    let harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui_state(
+            |ui, app: &mut SnapwireApp| {
+                app.logic(&ui.ctx().clone());
+                app.ui(ui);
+            },
+            app,
+        );
+    Setup {
+        harness,
+        net,
+        targets,
+        _dir: dir,
+        dir: path,
+    }
+}
+
+fn connected_launch() -> Launch {
+    Launch::Connect(settings::Target {
+        url: "ws://127.0.0.1:9/ws".into(),
+        name: "Ana".into(),
+        room: "lobby".into(),
+        token: None,
+    })
+}
+
+/// Steps the UI until `done` holds; bounded in time, never a timed assertion.
+fn step_until(
+    harness: &mut Harness<'static, SnapwireApp>,
+    what: &str,
+    mut done: impl FnMut(&mut Harness<'static, SnapwireApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "UI never showed {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn has_text(h: &Harness<'static, SnapwireApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn emit(net: &Slot, event: Event) {
+    let guard = net.lock().expect("lock");
+    let fake = guard.as_ref().expect("connected");
+    fake.events.try_send(event).expect("event queue has room");
+}
+
+fn next_command(net: &Slot) -> Option<Command> {
+    net.lock().expect("lock").as_mut()?.commands.try_recv().ok()
+}
+
+fn welcome(me: &str, id: &str) -> Event {
+    Event::Welcome(Welcome {
+        v: 1,
+        user: User {
+            id: id.into(),
+            name: me.into(),
+        },
+        room: "lobby".into(),
+        epoch: "e1".into(),
+        peers: vec![User {
+            id: "bbbbbbbbbbbb".into(),
+            name: "Ben".into(),
+        }],
+        history: 0,
+        limits: Limits {
+            max_image_bytes: 50 << 20,
+            max_chunk_bytes: 1 << 20,
+            max_text_bytes: 16 << 10,
+            max_uploads: 4,
+        },
+    })
+}
+
+fn ben() -> User {
+    User {
+        id: "bbbbbbbbbbbb".into(),
+        name: "Ben".into(),
+    }
+}
+
+#[test]
+fn connect_form_validates_then_connects_and_remembers() {
+    let mut s = setup(Launch::ConnectView, None);
+    s.harness.run_steps(2);
+    s.harness.get_by_label("Connect").click();
+    s.harness.run_steps(2);
+    assert!(has_text(&s.harness, "Enter the relay's address"));
+    assert!(has_text(&s.harness, "Enter a name others will see"));
+    assert!(
+        s.targets.lock().expect("lock").is_empty(),
+        "nothing connects with a bad form"
+    );
+
+    for (field, text) in [("Relay address", "127.0.0.1:70000"), ("Your name", "Ana")] {
+        s.harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, field)
+            .focus();
+        s.harness.run_steps(1);
+        s.harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, field)
+            .type_text(text);
+        s.harness.run_steps(1);
+    }
+    s.harness.run_steps(2);
+    // Errors follow the typing once Connect was tried.
+    assert!(has_text(&s.harness, "The port must be a number"));
+    assert!(!has_text(&s.harness, "Enter a name others will see"));
+
+    s.harness.state_mut().form.fields.server = "127.0.0.1:7601".into();
+    s.harness.run_steps(1);
+    s.harness.get_by_label("Connect").click();
+    s.harness.run_steps(2);
+    let targets = s.targets.lock().expect("lock").clone();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0].url, "ws://127.0.0.1:7601/ws");
+    assert_eq!(targets[0].name, "Ana");
+    assert!(
+        has_text(&s.harness, "Connecting"),
+        "the status line shows the state"
+    );
+    let saved = settings::load(&Paths::in_dir(&s.dir).settings_file);
+    assert_eq!(saved.server, "127.0.0.1:7601");
+    assert_eq!(saved.name, "Ana");
+}
+
+#[test]
+fn sending_through_the_picker_shows_progress_then_the_sent_image() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("sunset.png");
+    std::fs::write(&file, app_support::png(320, 240, 5)).expect("write png");
+    let mut s = setup(connected_launch(), Some(vec![file]));
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    step_until(&mut s.harness, "connected status", |h| {
+        has_text(h, "Connected to lobby")
+    });
+
+    s.harness.get_by_label("Send images…").click();
+    let mut sent = None;
+    step_until(&mut s.harness, "the image handed to the connection", |_| {
+        if let Some(Command::SendImage { id, image }) = next_command(&s.net) {
+            sent = Some((id, image));
+        }
+        sent.is_some()
+    });
+    let (id, image) = sent.expect("sent");
+    assert_eq!(image.meta.name, "sunset.png");
+    assert_eq!(image.meta.mime, "image/png");
+    assert_eq!(
+        (image.meta.width, image.meta.height),
+        (Some(320), Some(240))
+    );
+
+    let half = image.meta.size / 2;
+    emit(
+        &s.net,
+        Event::UploadProgress {
+            id: id.clone(),
+            sent: half,
+        },
+    );
+    step_until(&mut s.harness, "upload progress", |h| {
+        has_text(h, " of ") && has_text(h, "Cancel")
+    });
+
+    emit(
+        &s.net,
+        Event::Ack {
+            id: id.clone(),
+            seq: 42,
+            ts: 1_764_100_000_000,
+        },
+    );
+    emit(
+        &s.net,
+        Event::Receipt {
+            seq: 42,
+            user: ben(),
+        },
+    );
+    step_until(&mut s.harness, "the sent image with its receipt", |h| {
+        has_text(h, "✔ sent · seen by Ben") && h.state().textures.uploaded() >= 1
+    });
+}
+
+#[test]
+fn an_incoming_image_appears_after_streaming() {
+    let mut s = setup(connected_launch(), None);
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    let bytes = Bytes::from(app_support::png(200, 100, 9));
+    let preview = snapwire::media::prepare_bytes("x.png", bytes.clone(), 1 << 30)
+        .expect("prepare")
+        .preview;
+    emit(
+        &s.net,
+        Event::ImageBegin {
+            sid: 7,
+            ts: 1_764_100_000_000,
+            from: ben(),
+            meta: ImageMeta {
+                name: "ben.png".into(),
+                mime: "image/png".into(),
+                size: bytes.len() as u64,
+                sha256: String::new(),
+                width: Some(200),
+                height: Some(100),
+            },
+            preview,
+            history: false,
+        },
+    );
+    emit(
+        &s.net,
+        Event::ImageProgress {
+            sid: 7,
+            received: bytes.len() as u64 / 3,
+        },
+    );
+    step_until(&mut s.harness, "streaming progress", |h| {
+        has_text(h, "Ben") && has_text(h, " of ")
+    });
+    emit(
+        &s.net,
+        Event::ImageComplete {
+            sid: 7,
+            seq: 5,
+            ts: 1_764_100_000_500,
+            bytes,
+            verified: true,
+        },
+    );
+    step_until(&mut s.harness, "the received image", |h| {
+        has_text(h, "ben.png") && !has_text(h, " of ") && h.state().textures.uploaded() >= 1
+    });
+}
+
+#[test]
+fn a_bad_image_shows_its_error_inline_and_the_app_goes_on() {
+    let mut s = setup(connected_launch(), None);
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    // A PNG that claims 100000 x 100000 pixels (a bomb), then a corrupt one.
+    let mut bomb = app_support::png(2, 2, 1);
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let mut corrupt = app_support::png(64, 64, 2);
+    corrupt.truncate(80);
+    for (sid, seq, name, bytes) in [(1, 10, "bomb.png", bomb), (2, 11, "broken.png", corrupt)] {
+        emit(
+            &s.net,
+            Event::ImageBegin {
+                sid,
+                ts: 1_764_100_000_000,
+                from: ben(),
+                meta: ImageMeta {
+                    name: name.into(),
+                    mime: "image/png".into(),
+                    size: bytes.len() as u64,
+                    sha256: String::new(),
+                    width: None,
+                    height: None,
+                },
+                preview: None,
+                history: false,
+            },
+        );
+        emit(
+            &s.net,
+            Event::ImageComplete {
+                sid,
+                seq,
+                ts: 1,
+                bytes: Bytes::from(bytes),
+                verified: true,
+            },
+        );
+    }
+    step_until(&mut s.harness, "two inline errors", |h| {
+        h.query_all_by_label_contains("could not show this image")
+            .count()
+            == 2
+    });
+    // A damaged transfer (hash mismatch) is an inline error too.
+    emit(
+        &s.net,
+        Event::ImageBegin {
+            sid: 3,
+            ts: 1,
+            from: ben(),
+            meta: ImageMeta {
+                name: "damaged.png".into(),
+                mime: "image/png".into(),
+                size: 3,
+                sha256: String::new(),
+                width: None,
+                height: None,
+            },
+            preview: None,
+            history: false,
+        },
+    );
+    emit(
+        &s.net,
+        Event::ImageComplete {
+            sid: 3,
+            seq: 12,
+            ts: 1,
+            bytes: Bytes::from_static(b"abc"),
+            verified: false,
+        },
+    );
+    step_until(&mut s.harness, "checksum error", |h| {
+        has_text(h, "SHA-256 does not match")
+    });
+    // And the app still takes text.
+    emit(
+        &s.net,
+        Event::Text {
+            seq: 13,
+            ts: 1,
+            from: ben(),
+            text: "still here".into(),
+            history: false,
+        },
+    );
+    step_until(&mut s.harness, "a later text", |h| {
+        has_text(h, "still here")
+    });
+}
+
+#[test]
+fn enter_sends_text_and_a_refused_pick_explains_the_alternatives() {
+    let mut s = setup(connected_launch(), None);
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    step_until(&mut s.harness, "connected", |h| {
+        has_text(h, "Connected to lobby")
+    });
+    s.harness.state_mut().room.composer = "hello\nthere".into();
+    s.harness.run_steps(1);
+    s.harness.memory_mut_focus();
+    s.harness.key_press(egui::Key::Enter);
+    let mut text = None;
+    step_until(&mut s.harness, "the text command", |_| {
+        if let Some(Command::SendText { text: t, .. }) = next_command(&s.net) {
+            text = Some(t);
+        }
+        text.is_some()
+    });
+    assert_eq!(text.as_deref(), Some("hello\nthere"));
+    assert!(s.harness.state().room.composer.is_empty());
+
+    s.harness.get_by_label("Send images…").click();
+    step_until(&mut s.harness, "the no-dialog hint", |h| {
+        has_text(h, "drag images onto this window")
+    });
+}
+
+trait FocusComposer {
+    fn memory_mut_focus(&mut self);
+}
+
+impl FocusComposer for Harness<'static, SnapwireApp> {
+    fn memory_mut_focus(&mut self) {
+        let id = egui::Id::unique(snapwire::ui::composer::TEXT_BOX_ID);
+        self.ctx.memory_mut(|m| m.request_focus(id));
+        self.run_steps(1);
+    }
+}
