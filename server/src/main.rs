@@ -44,6 +44,14 @@ struct Args {
     no_mdns: bool,
 }
 
+/// Prints a line to stdout; a closed stdout (a pipe nobody reads) is not a reason to stop.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -119,7 +127,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     };
     let relay = snapwire_relay::start(listener, config).await?;
     let addr = relay.local_addr();
-    println!(
+    say!(
         "snapwire-relay {}: listening on ws://{addr}/ws ({storage})",
         env!("CARGO_PKG_VERSION")
     );
@@ -129,12 +137,12 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
             .map(|ip| lan::ws_url(ip, addr.port()))
             .collect();
         if urls.is_empty() {
-            println!(
+            say!(
                 "no LAN address found; on this computer use ws://127.0.0.1:{}/ws",
                 addr.port()
             );
         } else {
-            println!("people on your network can connect to: {}", urls.join("  "));
+            say!("people on your network can connect to: {}", urls.join("  "));
         }
     }
     let _advertiser = if args.no_mdns {
@@ -142,7 +150,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     } else {
         match Advertiser::start(&advert, &[]) {
             Ok(advertiser) => {
-                println!(
+                say!(
                     "advertising \"{}\" on the LAN ({})",
                     advert.instance,
                     snapwire_relay::discovery::SERVICE_TYPE
@@ -156,7 +164,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         }
     };
     shutdown_signal().await;
-    println!("stopping: telling clients, flushing history");
+    say!("stopping: telling clients, flushing history");
     relay.shutdown().await
 }
 

@@ -25,6 +25,8 @@ pub struct Metrics {
 pub struct Gauges {
     pub connections: usize,
     pub rooms: usize,
+    /// Bytes waiting in all outboxes (bounded by connections × the outbox bound).
+    pub queued_bytes: usize,
 }
 
 impl Metrics {
@@ -60,6 +62,12 @@ impl Metrics {
             "gauge",
             "Rooms with at least one connection.",
             gauges.rooms as u64,
+        );
+        metric(
+            "snapwire_queued_bytes",
+            "gauge",
+            "Bytes waiting in connections' outbound queues.",
+            gauges.queued_bytes as u64,
         );
         let counters = [
             (
@@ -136,6 +144,7 @@ mod tests {
         let text = metrics.render(Gauges {
             connections: 5,
             rooms: 2,
+            queued_bytes: 9,
         });
         assert!(
             text.contains("snapwire_errors_total{code=\"bad_hash\"} 2\n"),
@@ -144,6 +153,8 @@ mod tests {
         assert!(text.contains("snapwire_errors_total{code=\"bad_frame\"} 0\n"));
         assert!(text.contains("snapwire_texts_total 3\n"));
         assert!(text.contains("snapwire_connections 5\n"));
+        assert!(text.contains("snapwire_queued_bytes 9\n"));
+        assert!(text.contains("snapwire_queued_bytes 9\n"));
         assert!(text.contains("# TYPE snapwire_rooms gauge\nsnapwire_rooms 2\n"));
         assert_eq!(metrics.errors_of(ErrorCode::BadHash), 2);
     }

@@ -125,6 +125,15 @@ impl Room {
         self.lock().members.len()
     }
 
+    /// Bytes waiting in the members' outboxes.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock()
+            .members
+            .values()
+            .map(|m| m.outbox.queued_bytes())
+            .sum()
+    }
+
     /// Adds a member: queues its `welcome` (peers, history count), tells the others,
     /// and leaves it catching up so its feeder replays history.
     pub fn join(&self, joining: Joining) {

@@ -79,14 +79,16 @@ impl Shared {
     }
 
     pub fn gauges(&self) -> Gauges {
-        let rooms = self
-            .lock_rooms()
+        let rooms = self.lock_rooms();
+        let active = rooms
             .values()
             .filter(|room| room.member_count() > 0)
             .count();
+        let queued_bytes = rooms.values().map(|room| room.queued_bytes()).sum();
         Gauges {
             connections: self.sessions.load(Relaxed),
-            rooms,
+            rooms: active,
+            queued_bytes,
         }
     }
 }

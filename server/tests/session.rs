@@ -4,24 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, WAIT, memory_config, secret, start_relay};
+use common::{Client, WAIT, http_get, memory_config, secret, start_relay};
 use serde_json::json;
 use snapwire_relay::Config;
 use snapwire_relay::protocol::{ErrorCode, RelayHeader};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(WAIT, tcp.read_to_string(&mut response))
-        .await
-        .expect("response in time")
-        .expect("read");
-    response
-}
 
 fn hello(name: &str, room: &str, who: u32) -> serde_json::Value {
     json!({"type":"hello","v":1,"name":name,"room":room,"client":secret(who)})

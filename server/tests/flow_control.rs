@@ -1,0 +1,207 @@
+//! Every receiver at its own pace: a stalled or slow reader never slows the others,
+//! relay memory stays bounded, and a lagging receiver still gets every item once.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{Client, fake_png, memory_config, metric, sha256_hex, start_relay};
+use snapwire_relay::protocol::{CancelReason, ErrorCode, RelayHeader};
+use snapwire_relay::{Config, Retention};
+
+const IMAGE: usize = 256 * 1024;
+
+fn small_queues() -> Config {
+    Config {
+        outbox_bytes: 1024 * 1024,
+        ..memory_config()
+    }
+}
+
+/// Reads everything until `count` images have completed, checking each once.
+/// Returns seq → sha256 of the completed images, in the order they completed.
+async fn read_images(
+    client: &mut Client,
+    count: usize,
+) -> (Vec<u64>, BTreeMap<u64, String>, usize) {
+    let mut streams: BTreeMap<u64, (String, Vec<u8>)> = BTreeMap::new();
+    let mut order = Vec::new();
+    let mut done = BTreeMap::new();
+    let mut lagging_cancels = 0;
+    while done.len() < count {
+        let message = client.recv().await;
+        match message.header {
+            RelayHeader::ImageBegin(begin) => {
+                streams.insert(begin.sid, (begin.sha256, Vec::new()));
+            }
+            RelayHeader::ImageChunk { sid, offset } => {
+                let (_, bytes) = streams.get_mut(&sid).expect("chunk of a begun stream");
+                assert_eq!(offset as usize, bytes.len());
+                bytes.extend_from_slice(&message.body);
+            }
+            RelayHeader::ImageEnd { sid, seq, .. } => {
+                let (sha, bytes) = streams.remove(&sid).expect("end of a begun stream");
+                assert_eq!(sha256_hex(&bytes), sha, "verified bytes");
+                assert!(done.insert(seq, sha).is_none(), "seq {seq} delivered twice");
+                order.push(seq);
+            }
+            RelayHeader::ImageCancel { sid, reason } => {
+                assert_eq!(reason, CancelReason::Lagging);
+                streams.remove(&sid);
+                lagging_cancels += 1;
+            }
+            _ => {}
+        }
+    }
+    (order, done, lagging_cancels)
+}
+
+#[tokio::test]
+async fn a_stalled_reader_neither_slows_others_nor_grows_memory_and_later_gets_everything_once() {
+    let relay = start_relay(small_queues()).await;
+    let addr = relay.local_addr();
+    let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
+    let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
+    let mut stalled = Client::join(addr, "Stall", "lobby", 3).await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+    ben.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+
+    // 96 images of 256 KiB = 24 MiB: far more than the stalled reader's queue
+    // (1 MiB) plus what loopback socket buffers hold.
+    let count = 96;
+    let sender = tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for i in 0..count {
+            let bytes = fake_png(IMAGE, i as u8);
+            ana.send_image(&format!("img-{i}"), &bytes, 64 * 1024).await;
+            sent.push(sha256_hex(&bytes));
+        }
+        let mut acked = Vec::new();
+        while acked.len() < count {
+            if let RelayHeader::Ack { seq, .. } = ana.recv().await.header {
+                acked.push(seq);
+            }
+        }
+        (ana, sent, acked)
+    });
+    // Ben keeps reading and gets every image (live, or from retention if the test
+    // runtime let it fall behind its small queue for a moment).
+    let (ben_order, ben_done, _) = read_images(&mut ben, count).await;
+    let (_ana, sent, acked) = sender.await.expect("sender");
+    assert_eq!(ben_order, acked, "completion order is seq order");
+    assert_eq!(
+        ben_done
+            .values()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        sent.iter().cloned().collect()
+    );
+
+    // The stalled reader's queue stayed within its bound (plus control slack).
+    assert!(
+        metric(addr, "snapwire_lagging_total").await >= 1,
+        "the stalled reader went lagging"
+    );
+    let queued = metric(addr, "snapwire_queued_bytes").await;
+    assert!(
+        queued <= (1 + 1) * 1024 * 1024 + 64 * 1024,
+        "queued {queued} bytes"
+    );
+
+    // Now it reads: every item arrives once, in seq order, verified.
+    let (order, done, _) = read_images(&mut stalled, count).await;
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(order, sorted, "seq order");
+    assert_eq!(done.len(), count);
+    stalled.expect_silence(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn a_reader_that_reads_nothing_while_data_waits_is_closed_as_slow_consumer() {
+    let config = Config {
+        stalled_timeout: Duration::from_millis(800),
+        ..small_queues()
+    };
+    let relay = start_relay(config).await;
+    let addr = relay.local_addr();
+    let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
+    let stalled = Client::join(addr, "Stall", "lobby", 3).await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+    for i in 0..64 {
+        ana.send_image(&format!("s-{i}"), &fake_png(IMAGE, i), 128 * 1024)
+            .await;
+    }
+    for _ in 0..64 {
+        ana.recv_until(|h| matches!(h, RelayHeader::Ack { .. }))
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while metric(addr, "snapwire_slow_consumer_disconnects_total").await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "closed in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its socket is closed: reading drains what the kernel held, then ends.
+    let _ = common::raw_close_code(stalled).await;
+    assert_eq!(metric(addr, "snapwire_connections").await, 1);
+}
+
+#[tokio::test]
+async fn a_receiver_behind_retention_is_closed_as_slow_consumer_and_resumes_with_since() {
+    let config = Config {
+        retention: Retention {
+            max_items: 4,
+            max_bytes: 1 << 30,
+        },
+        replay_latest: 50,
+        ..small_queues()
+    };
+    let relay = start_relay(config).await;
+    let addr = relay.local_addr();
+    let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
+    let mut slow = Client::join(addr, "Slow", "lobby", 3).await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+    let count = 48;
+    for i in 0..count {
+        ana.send_image(&format!("p-{i}"), &fake_png(IMAGE, i), 128 * 1024)
+            .await;
+    }
+    let mut last = 0;
+    for _ in 0..count {
+        if let RelayHeader::Ack { seq, .. } = ana
+            .recv_until(|h| matches!(h, RelayHeader::Ack { .. }))
+            .await
+            .header
+        {
+            last = seq;
+        }
+    }
+    // Reading now, it finds that items it never got were pruned.
+    let mut seen = 0u64;
+    loop {
+        let message = slow.recv().await;
+        match message.header {
+            RelayHeader::ImageEnd { seq, .. } => seen = seen.max(seq),
+            RelayHeader::Error { code, .. } => {
+                assert_eq!(code, ErrorCode::SlowConsumer);
+                break;
+            }
+            _ => {}
+        }
+    }
+    slow.expect_close(1008).await;
+    assert!(seen < last);
+    // On reconnect, `since` gets what retention still holds: the latest 4.
+    let mut again = Client::join_since(addr, "Slow", "lobby", 3, Some(seen)).await;
+    assert_eq!(again.welcome.as_ref().expect("welcome").history, 4);
+    for _ in 0..4 {
+        again.recv_image().await;
+    }
+}
