@@ -45,7 +45,7 @@ where
         );
 
         let reason = match read_hello(&mut stream, &shared).await {
-            Ok(hello) => {
+            Ok((hello, since_error)) => {
                 let mut session =
                     match Session::start(conn, hello, outbox.clone(), shared.clone()).await {
                         Ok(session) => session,
@@ -58,6 +58,10 @@ where
                     };
                 tracing::Span::current().record("room", session.room_name());
                 tracing::Span::current().record("user", session.user_name());
+                if let Some(err) = since_error {
+                    shared.metrics.error(err.code);
+                    let _ = outbox.push_control(error_frame(&err));
+                }
                 info!("joined");
                 shared.session_started();
                 let reason =
@@ -139,7 +143,11 @@ async fn finish(writer: tokio::task::JoinHandle<()>, outbox: &Outbox) {
 type Reader<S> = SplitStream<WebSocketStream<S>>;
 
 /// Waits for `hello` and checks it in the contract's order (framing, type, fields, token).
-async fn read_hello<S>(stream: &mut Reader<S>, shared: &Shared) -> Result<Hello, ProtocolError>
+/// Returns the hello and, when its `since` was mistyped, the non-fatal error to send after `welcome`.
+async fn read_hello<S>(
+    stream: &mut Reader<S>,
+    shared: &Shared,
+) -> Result<(Hello, Option<ProtocolError>), ProtocolError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -193,7 +201,7 @@ where
                 ));
             }
         }
-        return Ok(hello);
+        return Ok((hello, Hello::since_error(&frame.header)));
     }
 }
 

@@ -248,3 +248,24 @@ async fn shutdown_tells_clients_server_shutdown() {
         .expect("task")
         .expect("clean");
 }
+
+#[tokio::test]
+async fn a_mistyped_since_gets_bad_header_after_welcome_and_the_default_replay() {
+    let relay = start_relay(memory_config()).await;
+    let mut ana = Client::join(relay.local_addr(), "Ana", "lobby", 1).await;
+    ana.text("t", "one").await;
+    ana.expect_ack("t").await;
+    let mut ben = Client::connect(relay.local_addr()).await;
+    let mut message = hello("Ben", "lobby", 2);
+    message["since"] = json!("yesterday");
+    ben.send_json(message, b"").await;
+    match ben.recv().await.header {
+        RelayHeader::Welcome(welcome) => assert_eq!(welcome.history, 1),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    ben.expect_error(ErrorCode::BadHeader).await;
+    assert!(matches!(
+        ben.recv().await.header,
+        RelayHeader::Text { history: true, .. }
+    ));
+}

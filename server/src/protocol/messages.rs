@@ -40,6 +40,18 @@ pub struct Hello {
 }
 
 impl Hello {
+    /// `bad_header` when `since` is present but neither null nor a non-negative integer.
+    pub fn since_error(header: &Map<String, Value>) -> Option<ProtocolError> {
+        match header.get("since") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => None,
+            Some(_) => Some(ProtocolError::new(
+                ErrorCode::BadHeader,
+                "since is a non-negative integer or null; replaying the latest items instead",
+            )),
+        }
+    }
+
     /// Reads a `hello` header, checking `v`, `name`, `room`, `client` in the contract's order.
     pub fn from_header(header: &Map<String, Value>) -> Result<Hello, ProtocolError> {
         match header.get("v") {
@@ -83,16 +95,9 @@ impl Hello {
             Some(Value::Null) | None => None,
             Some(other) => Some(other.to_string()),
         };
-        let since = match header.get("since") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-            Some(_) => {
-                return Err(ProtocolError::new(
-                    ErrorCode::BadHeader,
-                    "since is a non-negative integer or null",
-                ));
-            }
-        };
+        // A mistyped `since` is answered with a non-fatal `bad_header` after `welcome`
+        // (see `Hello::since_error`); the session replays as if it were null.
+        let since = header.get("since").and_then(Value::as_u64);
         Ok(Hello {
             v: PROTOCOL_VERSION,
             name,

@@ -61,14 +61,26 @@ fn hello_checks_fields_in_contract_order() {
         client_err(hello(json!({"client":"z"}))).code,
         ErrorCode::BadClient
     );
-    assert_eq!(
-        client_err(hello(json!({"since":"5"}))).code,
-        ErrorCode::BadHeader
-    );
-    assert_eq!(
-        client_err(hello(json!({"since":-1}))).code,
-        ErrorCode::BadHeader
-    );
+}
+
+#[test]
+fn a_mistyped_since_is_a_separate_non_fatal_error() {
+    for since in [json!("5"), json!(-1), json!(1.5), json!([])] {
+        let h = hello(json!({ "since": since }));
+        let msg = parse_client(frame(h.clone(), b"")).expect("hello still parses");
+        let ClientHeader::Hello(parsed) = msg.header else {
+            panic!("not a hello")
+        };
+        assert_eq!(parsed.since, None);
+        let header = decode_frame(frame(h, b"")).expect("frame").header;
+        let err = Hello::since_error(&header).expect("an error");
+        assert_eq!(err.code, ErrorCode::BadHeader);
+        assert!(!err.code.is_fatal());
+    }
+    let header = decode_frame(frame(hello(json!({"since": 4})), b""))
+        .expect("frame")
+        .header;
+    assert_eq!(Hello::since_error(&header), None);
 }
 
 #[test]
