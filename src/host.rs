@@ -21,6 +21,8 @@ pub struct Hosted {
     /// What others type: `ip:port` for each LAN address (empty when bound to loopback).
     pub addresses: Vec<String>,
     pub port: u16,
+    /// Where it listens.
+    pub bound: SocketAddr,
     runtime: Option<tokio::runtime::Runtime>,
     handle: Option<RelayHandle>,
 }
@@ -75,6 +77,7 @@ impl Hosted {
             local_url: lan::ws_url(local_ip, port),
             addresses,
             port,
+            bound: addr,
             runtime: Some(runtime),
             handle: Some(handle),
         })

@@ -35,18 +35,18 @@ pub fn decode_limits() -> image::Limits {
     limits
 }
 
-/// Sizes in words: "812 KB", "10.5 MB".
+/// Sizes in words, in binary units as file managers show them: "812 KB", "10.5 MB".
 pub fn human_size(bytes: u64) -> String {
-    const KB: f64 = 1000.0;
+    const K: f64 = 1024.0;
     let b = bytes as f64;
-    if b < KB {
+    if b < K {
         format!("{bytes} B")
-    } else if b < KB * KB {
-        format!("{:.0} KB", b / KB)
-    } else if b < KB * KB * KB {
-        format!("{:.1} MB", b / (KB * KB))
+    } else if b < K * K {
+        format!("{:.0} KB", b / K)
+    } else if b < K * K * K {
+        format!("{:.1} MB", b / (K * K))
     } else {
-        format!("{:.1} GB", b / (KB * KB * KB))
+        format!("{:.1} GB", b / (K * K * K))
     }
 }
 

@@ -433,6 +433,16 @@ fn enter_sends_text_and_a_refused_pick_explains_the_alternatives() {
     assert_eq!(text.as_deref(), Some("hello\nthere"));
     assert!(s.harness.state().room.composer.is_empty());
 
+    // Shift+Enter is a new line, not a send.
+    s.harness.state_mut().room.composer = "first".into();
+    s.harness.memory_mut_focus();
+    s.harness
+        .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+    s.harness.run_steps(2);
+    assert!(next_command(&s.net).is_none(), "Shift+Enter sent the text");
+    assert!(s.harness.state().room.composer.contains("first"));
+    assert!(s.harness.state().room.composer.contains('\n'));
+
     s.harness.get_by_label("Send images…").click();
     step_until(&mut s.harness, "the no-dialog hint", |h| {
         has_text(h, "drag images onto this window")

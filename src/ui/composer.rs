@@ -16,7 +16,16 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
         let id = egui::Id::unique(TEXT_BOX_ID);
         // Enter without modifiers sends; Shift+Enter reaches the text box as a newline.
         let focused = ui.memory(|m| m.has_focus(id));
-        let enter = focused && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter));
+        // (`consume_key` would also match Shift+Enter: it ignores Shift.)
+        let enter = focused
+            && ui.input_mut(|i| {
+                let before = i.events.len();
+                i.events.retain(|e| {
+                    !matches!(e, egui::Event::Key { key: Key::Enter, pressed: true, modifiers, .. }
+                        if *modifiers == Modifiers::NONE)
+                });
+                before != i.events.len()
+            });
         ui.horizontal(|ui| {
             let label = if app.picking() { "Choosing…" } else { "Send images…" };
             if ui

@@ -7,7 +7,21 @@ pub mod timeline;
 
 use chrono::TimeZone;
 
-/// A stable, readable color per user id (same id, same color, in every window).
+/// Name colors: distinct hues that read well on the dark and the light theme.
+const PALETTE: [egui::Color32; 10] = [
+    egui::Color32::from_rgb(240, 120, 100),
+    egui::Color32::from_rgb(110, 180, 250),
+    egui::Color32::from_rgb(130, 210, 120),
+    egui::Color32::from_rgb(230, 190, 80),
+    egui::Color32::from_rgb(200, 140, 240),
+    egui::Color32::from_rgb(90, 210, 200),
+    egui::Color32::from_rgb(250, 150, 200),
+    egui::Color32::from_rgb(170, 200, 90),
+    egui::Color32::from_rgb(150, 160, 255),
+    egui::Color32::from_rgb(240, 160, 90),
+];
+
+/// A stable color per user id (same id, same color, in every window).
 pub fn user_color(id: &str) -> egui::Color32 {
     // FNV-1a: stable across runs and platforms, unlike the std hasher.
     let mut hash: u32 = 0x811c_9dc5;
@@ -15,8 +29,7 @@ pub fn user_color(id: &str) -> egui::Color32 {
         hash ^= u32::from(b);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    let hue = (hash % 360) as f32 / 360.0;
-    egui::ecolor::Hsva::new(hue, 0.55, 0.85, 1.0).into()
+    PALETTE[(hash % PALETTE.len() as u32) as usize]
 }
 
 /// Relay time (Unix ms) as local "14:05", with the date when not today.
@@ -40,7 +53,9 @@ mod tests {
     #[test]
     fn colors_are_stable_and_differ() {
         assert_eq!(user_color("3f9a1c0b7d2e"), user_color("3f9a1c0b7d2e"));
-        assert_ne!(user_color("3f9a1c0b7d2e"), user_color("81bb02c4e9f0"));
+        let distinct: std::collections::HashSet<_> =
+            (0..100).map(|n| user_color(&format!("{n:012x}"))).collect();
+        assert_eq!(distinct.len(), PALETTE.len(), "ids spread over the palette");
     }
 
     #[test]

@@ -73,7 +73,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             });
         });
         if let Some(hosted) = &app.hosting {
-            let text = if hosted.addresses.is_empty() {
+            let text = if hosted.bound.ip().is_loopback() {
+                format!(
+                    "Hosting at {} — reachable from this computer only",
+                    hosted.bound
+                )
+            } else if hosted.addresses.is_empty() {
                 format!(
                     "Hosting on this computer (port {}); no network address found",
                     hosted.port

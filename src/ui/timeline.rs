@@ -19,6 +19,8 @@ const UNKNOWN_IMAGE: Vec2 = vec2(240.0, 160.0);
 #[derive(Default)]
 pub struct TimelineState {
     heights: HashMap<EntryKey, f32>,
+    /// Measured widths of our own bubbles, to place them against the right edge.
+    widths: HashMap<EntryKey, f32>,
     width: f32,
     seen_appended: u64,
     /// Entries that arrived while scrolled up.
@@ -95,6 +97,7 @@ pub fn show(
     let width = ui.available_width();
     if (width - state.width).abs() > 1.0 {
         state.heights.clear();
+        state.widths.clear();
         state.width = width;
     }
     let bubble_max = (width * 0.75).clamp(220.0, 560.0);
@@ -145,7 +148,16 @@ pub fn show(
                     drawn += 1;
                     let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, *h));
                     let inner = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
-                        draw_row(ui, entry, row, bubble_max, textures, media, &mut actions);
+                        draw_row(
+                            ui,
+                            &mut state.widths,
+                            entry,
+                            row,
+                            bubble_max,
+                            textures,
+                            media,
+                            &mut actions,
+                        );
                     });
                     let measured = inner.response.rect.height();
                     if (measured - h).abs() > 0.5 {
@@ -204,8 +216,10 @@ fn bubble_fill(ui: &egui::Ui, own: bool) -> Color32 {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_row(
     ui: &mut egui::Ui,
+    widths: &mut HashMap<EntryKey, f32>,
     entry: &Entry,
     row: usize,
     bubble_max: f32,
@@ -223,19 +237,26 @@ fn draw_row(
         });
         return;
     }
-    let layout = if entry.own {
-        Layout::top_down(Align::Max)
-    } else {
-        Layout::top_down(Align::Min)
+    // Own bubbles hug the right edge: placed by the width measured last frame
+    // (content-sized, as a left-aligned frame is), full width the first time.
+    let full = ui.max_rect();
+    let left = match (entry.own, widths.get(&entry.key)) {
+        (true, Some(w)) => (full.right() - w).max(full.left()),
+        (true, None) => (full.right() - bubble_max - 20.0).max(full.left()),
+        (false, _) => full.left(),
     };
-    ui.with_layout(layout, |ui| {
-        egui::Frame::new()
-            .fill(bubble_fill(ui, entry.own))
-            .corner_radius(10.0)
-            .inner_margin(egui::Margin::symmetric(10, 8))
-            .show(ui, |ui| {
-                ui.set_max_width(bubble_max);
-                ui.with_layout(Layout::top_down(Align::Min), |ui| {
+    let rect = Rect::from_min_max(egui::pos2(left, full.top()), full.right_bottom());
+    let inner = ui.scope_builder(
+        UiBuilder::new()
+            .max_rect(rect)
+            .layout(Layout::top_down(Align::Min)),
+        |ui| {
+            egui::Frame::new()
+                .fill(bubble_fill(ui, entry.own))
+                .corner_radius(10.0)
+                .inner_margin(egui::Margin::symmetric(10, 8))
+                .show(ui, |ui| {
+                    ui.set_max_width(bubble_max);
                     header(ui, entry);
                     match &entry.body {
                         Body::Text { text, failed } => {
@@ -256,9 +277,22 @@ fn draw_row(
                         }
                         Body::Notice(_) => {}
                     }
-                });
-            });
-    });
+                })
+                .response
+                .rect
+                .width()
+        },
+    );
+    if entry.own {
+        let measured = inner.inner;
+        if widths
+            .get(&entry.key)
+            .is_none_or(|w| (w - measured).abs() > 0.5)
+        {
+            widths.insert(entry.key, measured);
+            ui.ctx().request_repaint();
+        }
+    }
 }
 
 fn header(ui: &mut egui::Ui, entry: &Entry) {
