@@ -4,7 +4,7 @@
 //! commands. Nothing here blocks: files, dialogs, hashing, decoding and the
 //! hosted relay's start all happen on other threads.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
@@ -17,9 +17,13 @@ use crate::media::{self, Done, Job, MediaWorker, Source, TexKey};
 use crate::net::{Command, NetHandle, Repaint};
 use crate::picker::{self, FilePicker};
 use crate::settings::{self, FormErrors, Paths, Settings, Target};
-use crate::state::{Body, Event, ImageState, Model, now_ms};
+use crate::state::{Body, EntryKey, Event, ImageState, Model, now_ms};
 use crate::textures::TextureCache;
 use crate::ui;
+
+/// Received images held in memory beyond this are written to a cache
+/// directory (oldest first) and read back only to decode what is on screen.
+pub const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
 /// Makes the connection for a target (the real worker, or a test's fake).
 pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
@@ -96,6 +100,14 @@ pub struct SnapwireApp {
     host_identity: Option<(String, String)>,
     /// Jobs the media queue had no room for yet.
     backlog: VecDeque<Job>,
+    /// Where images beyond [`MEMORY_BUDGET`] go; removed when the app ends.
+    spill_dir: Option<tempfile::TempDir>,
+    spilling: HashSet<EntryKey>,
+    /// Set when the cache cannot be written: then everything stays in memory.
+    spill_broken: bool,
+    check_memory: bool,
+    /// Bytes of received images kept in memory (default [`MEMORY_BUDGET`]).
+    pub memory_budget: usize,
     ctx: Arc<OnceLock<egui::Context>>,
     repaint: Repaint,
     title: String,
@@ -144,6 +156,11 @@ impl SnapwireApp {
             host_start: None,
             host_identity: None,
             backlog: VecDeque::new(),
+            spill_dir: None,
+            spilling: HashSet::new(),
+            spill_broken: false,
+            check_memory: false,
+            memory_budget: MEMORY_BUDGET,
             ctx,
             repaint,
             title: String::new(),
@@ -449,7 +466,20 @@ impl SnapwireApp {
                     }
                 }
                 Done::Decoded { key, result } => self.textures.finish(ctx, key, result),
+                Done::Spilled { key, result } => {
+                    self.spilling.remove(&key);
+                    match result {
+                        Ok(path) => self.model.spilled(key, path),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot write the image cache; keeping images in memory");
+                            self.spill_broken = true;
+                        }
+                    }
+                }
             }
+        }
+        if std::mem::take(&mut self.check_memory) {
+            self.spill_over_budget();
         }
         self.flush_backlog();
 
@@ -470,7 +500,63 @@ impl SnapwireApp {
         }
     }
 
+    /// Moves the oldest received images out of memory until what stays fits the budget.
+    fn spill_over_budget(&mut self) {
+        if self.spill_broken {
+            return;
+        }
+        let mut excess = self
+            .model
+            .bytes_in_memory()
+            .saturating_sub(self.memory_budget);
+        if excess == 0 {
+            return;
+        }
+        if self.spill_dir.is_none() {
+            match tempfile::Builder::new()
+                .prefix("snapwire-images-")
+                .tempdir()
+            {
+                Ok(dir) => self.spill_dir = Some(dir),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no cache directory; keeping images in memory");
+                    self.spill_broken = true;
+                    return;
+                }
+            }
+        }
+        let Some(dir) = self.spill_dir.as_ref().map(|d| d.path().to_path_buf()) else {
+            return;
+        };
+        let candidates: Vec<(EntryKey, bytes::Bytes)> = self
+            .model
+            .entries
+            .iter()
+            .filter(|e| !self.spilling.contains(&e.key))
+            .filter_map(|e| {
+                let image = e.image()?;
+                (image.state == ImageState::Ready).then_some(())?;
+                Some((e.key, image.bytes.clone()?))
+            })
+            .collect();
+        for (key, bytes) in candidates {
+            if excess == 0 {
+                break;
+            }
+            excess = excess.saturating_sub(bytes.len());
+            self.spilling.insert(key);
+            self.backlog.push_back(Job::Spill {
+                key,
+                bytes,
+                path: dir.join(format!("{key}.img")),
+            });
+        }
+    }
+
     fn apply_net_event(&mut self, event: Event) {
+        if matches!(event, Event::ImageComplete { .. }) {
+            self.check_memory = true;
+        }
         // Entries that leave the timeline take their textures with them.
         let before: Vec<_> = match &event {
             Event::Reconnecting { .. }

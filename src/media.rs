@@ -8,6 +8,7 @@
 //! it is full the UI asks again next frame) and answers through a bounded
 //! result queue the UI drains every frame.
 
+use std::collections::HashSet;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -200,6 +201,24 @@ pub enum TexKey {
     Preview(EntryKey),
 }
 
+/// Where an image's bytes are: in memory, or spilled to the cache directory.
+#[derive(Debug, Clone)]
+pub enum Data {
+    Memory(Bytes),
+    File(PathBuf),
+}
+
+impl Data {
+    fn load(self) -> Result<Bytes, String> {
+        match self {
+            Data::Memory(bytes) => Ok(bytes),
+            Data::File(path) => std::fs::read(&path)
+                .map(Bytes::from)
+                .map_err(|e| format!("its cached copy is unreadable: {e}")),
+        }
+    }
+}
+
 /// Something to prepare for sending.
 pub enum Source {
     File(PathBuf),
@@ -215,8 +234,14 @@ pub enum Job {
     },
     Decode {
         key: TexKey,
-        bytes: Bytes,
+        data: Data,
         max_side: u32,
+    },
+    /// Writes a received image to `path` so memory holds only what is on screen.
+    Spill {
+        key: crate::state::EntryKey,
+        bytes: Bytes,
+        path: PathBuf,
     },
 }
 
@@ -229,12 +254,18 @@ pub enum Done {
         key: TexKey,
         result: Result<Decoded, String>,
     },
+    Spilled {
+        key: crate::state::EntryKey,
+        result: Result<PathBuf, String>,
+    },
 }
 
 /// Two worker threads for image work; dropping it lets them finish and exit.
 pub struct MediaWorker {
     jobs: mpsc::SyncSender<Job>,
     done: mpsc::Receiver<Done>,
+    /// Decodes no longer wanted (their rows scrolled far away): skipped, not run.
+    dropped: Arc<Mutex<HashSet<TexKey>>>,
 }
 
 impl MediaWorker {
@@ -242,8 +273,10 @@ impl MediaWorker {
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(64);
         let (done_tx, done_rx) = mpsc::sync_channel::<Done>(64);
         let job_rx = Arc::new(Mutex::new(job_rx));
+        let dropped: Arc<Mutex<HashSet<TexKey>>> = Arc::default();
         for n in 0..2 {
             let job_rx = Arc::clone(&job_rx);
+            let dropped = Arc::clone(&dropped);
             let done_tx = done_tx.clone();
             let repaint = Arc::clone(&repaint);
             let spawned = std::thread::Builder::new()
@@ -257,6 +290,11 @@ impl MediaWorker {
                                 Err(_) => return,
                             }
                         };
+                        if let Job::Decode { key, .. } = &job
+                            && dropped.lock().is_ok_and(|mut d| d.remove(key))
+                        {
+                            continue;
+                        }
                         if done_tx.send(run_job(job)).is_err() {
                             return;
                         }
@@ -270,6 +308,21 @@ impl MediaWorker {
         Self {
             jobs: job_tx,
             done: done_rx,
+            dropped,
+        }
+    }
+
+    /// A queued decode is no longer needed; the worker skips it.
+    pub fn drop_decode(&self, key: TexKey) {
+        if let Ok(mut d) = self.dropped.lock() {
+            d.insert(key);
+        }
+    }
+
+    /// A decode is wanted again (after being dropped while still queued).
+    pub fn want_decode(&self, key: TexKey) {
+        if let Ok(mut d) = self.dropped.lock() {
+            d.remove(&key);
         }
     }
 
@@ -302,11 +355,19 @@ fn run_job(job: Job) -> Done {
         }
         Job::Decode {
             key,
-            bytes,
+            data,
             max_side,
         } => Done::Decoded {
             key,
-            result: decode_for_display(&bytes, max_side),
+            result: data
+                .load()
+                .and_then(|bytes| decode_for_display(&bytes, max_side)),
+        },
+        Job::Spill { key, bytes, path } => Done::Spilled {
+            key,
+            result: std::fs::write(&path, &bytes)
+                .map(|()| path)
+                .map_err(|e| e.to_string()),
         },
     }
 }

@@ -69,8 +69,11 @@ pub struct ImageItem {
     /// Unknown only while our own file is still being read.
     pub meta: Option<ImageMeta>,
     pub preview: Option<Bytes>,
-    /// The full image once it is `Ready` (or, for our own, once prepared).
+    /// The full image once it is `Ready` (or, for our own, once prepared),
+    /// while it is kept in memory.
     pub bytes: Option<Bytes>,
+    /// Where the full image went when it left memory (see `Model::spilled`).
+    pub spilled: Option<std::path::PathBuf>,
     pub state: ImageState,
 }
 
@@ -283,6 +286,25 @@ impl Model {
             .find(|e| e.local_id.as_deref() == Some(id))
     }
 
+    /// The full image of `key` now lives in the file at `path`: its bytes leave memory.
+    pub fn spilled(&mut self, key: EntryKey, path: std::path::PathBuf) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.key == key)
+            && let Body::Image(image) = &mut entry.body
+            && image.state == ImageState::Ready
+        {
+            image.bytes = None;
+            image.spilled = Some(path);
+        }
+    }
+
+    /// Bytes of full images held in memory.
+    pub fn bytes_in_memory(&self) -> usize {
+        self.entries
+            .iter()
+            .filter_map(|e| e.image()?.bytes.as_ref().map(Bytes::len))
+            .sum()
+    }
+
     /// Highest seq in the timeline.
     pub fn max_seq(&self) -> Option<u64> {
         self.entries.iter().filter_map(|e| e.seq).max()
@@ -332,6 +354,7 @@ impl Model {
                 }),
                 preview: None,
                 bytes: None,
+                spilled: None,
                 state: ImageState::Preparing,
             }),
         })
@@ -476,6 +499,7 @@ impl Model {
                         meta: Some(meta),
                         preview,
                         bytes: None,
+                        spilled: None,
                         state: ImageState::Streaming { received: 0 },
                     }),
                 });

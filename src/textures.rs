@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
-
-use crate::media::{Decoded, Job, MediaWorker, TexKey};
+use crate::media::{Data, Decoded, Job, MediaWorker, TexKey};
 
 /// Rows this far from the visible ones keep their textures (smooth scrolling back).
 pub const KEEP_ROWS: usize = 40;
@@ -42,16 +40,17 @@ impl TextureCache {
         &mut self,
         key: TexKey,
         row: usize,
-        bytes: &Bytes,
+        data: Data,
         max_side: u32,
         media: &MediaWorker,
     ) {
         if self.slots.contains_key(&key) {
             return;
         }
+        media.want_decode(key);
         let job = Job::Decode {
             key,
-            bytes: bytes.clone(),
+            data,
             max_side,
         };
         if media.submit(job).is_ok() {
@@ -84,11 +83,18 @@ impl TextureCache {
     }
 
     /// Drops textures whose rows are more than [`KEEP_ROWS`] away from `first..=last`.
-    pub fn evict(&mut self, first: usize, last: usize) {
+    /// Decodes still queued for those rows are dropped too, so fast scrolling
+    /// does not leave the workers busy with rows long gone.
+    pub fn evict(&mut self, first: usize, last: usize, media: &MediaWorker) {
         let lo = first.saturating_sub(KEEP_ROWS);
         let hi = last.saturating_add(KEEP_ROWS);
-        self.slots
-            .retain(|_, (slot, row)| matches!(slot, Slot::Failed(_)) || (lo..=hi).contains(row));
+        self.slots.retain(|key, (slot, row)| {
+            let keep = matches!(slot, Slot::Failed(_)) || (lo..=hi).contains(row);
+            if !keep && matches!(slot, Slot::Loading) {
+                media.drop_decode(*key);
+            }
+            keep
+        });
     }
 
     /// Forgets one entry's textures (it left the timeline).

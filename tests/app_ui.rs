@@ -460,3 +460,51 @@ impl FocusComposer for Harness<'static, SnapwireApp> {
         self.run_steps(1);
     }
 }
+
+#[test]
+fn images_beyond_the_memory_budget_move_to_disk_and_still_show() {
+    let mut s = setup(connected_launch(), None);
+    s.harness.state_mut().memory_budget = 1;
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    for sid in 0..3u64 {
+        let bytes = Bytes::from(app_support::png(120, 80, sid as u32 + 20));
+        emit(
+            &s.net,
+            Event::ImageBegin {
+                sid,
+                ts: 1,
+                from: ben(),
+                meta: ImageMeta {
+                    name: format!("p{sid}.png"),
+                    mime: "image/png".into(),
+                    size: bytes.len() as u64,
+                    sha256: String::new(),
+                    width: Some(120),
+                    height: Some(80),
+                },
+                preview: None,
+                history: false,
+            },
+        );
+        emit(
+            &s.net,
+            Event::ImageComplete {
+                sid,
+                seq: sid + 1,
+                ts: 1,
+                bytes,
+                verified: true,
+            },
+        );
+    }
+    step_until(&mut s.harness, "all three images spilled and shown", |h| {
+        let app = h.state();
+        let images: Vec<_> = app.model.entries.iter().filter_map(|e| e.image()).collect();
+        images.len() == 3
+            && images
+                .iter()
+                .all(|i| i.bytes.is_none() && i.spilled.as_ref().is_some_and(|p| p.exists()))
+            && app.textures.uploaded() == 3
+    });
+    assert_eq!(s.harness.state().model.bytes_in_memory(), 0);
+}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use egui::{Align, Color32, Layout, Rect, RichText, Sense, UiBuilder, Vec2, vec2};
 
-use crate::media::{MediaWorker, TexKey, human_size};
+use crate::media::{Data, MediaWorker, TexKey, human_size};
 use crate::state::{Body, Entry, EntryKey, ImageItem, ImageState, Model};
 use crate::textures::{Slot, TextureCache};
 
@@ -30,6 +30,8 @@ pub struct TimelineState {
     pub at_bottom: bool,
     /// Rows laid out in the last frame (the rest were skipped).
     pub rows_drawn: usize,
+    /// Index of the first row on screen in the last frame.
+    pub first_visible: usize,
 }
 
 /// What a click in the timeline asks the app to do.
@@ -178,7 +180,8 @@ pub fn show(
             (first.unwrap_or(0), last)
         });
     let (first, last) = output.inner;
-    textures.evict(first, last);
+    state.first_visible = first;
+    textures.evict(first, last, media);
 
     let view_bottom = output.state.clamped_offset().y + output.inner_rect.height();
     state.at_bottom = view_bottom >= output.content_size.y - 8.0;
@@ -383,8 +386,13 @@ fn draw_image(
     let uv = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
 
     let mut shown = false;
+    let data = match (&image.bytes, &image.spilled) {
+        (Some(bytes), _) => Some(Data::Memory(bytes.clone())),
+        (None, Some(path)) => Some(Data::File(path.clone())),
+        (None, None) => None,
+    };
     if image.state == ImageState::Ready
-        && let Some(bytes) = &image.bytes
+        && let Some(data) = data
     {
         let full = match textures.get(TexKey::Full(key), row) {
             Some(Slot::Ready { texture, .. }) => Look::Texture(texture.id()),
@@ -405,7 +413,7 @@ fn draw_image(
                 shown = true;
             }
             Look::Loading => {}
-            Look::Missing => textures.request(TexKey::Full(key), row, bytes, max_side, media),
+            Look::Missing => textures.request(TexKey::Full(key), row, data, max_side, media),
         }
     }
     if !shown {
@@ -418,7 +426,13 @@ fn draw_image(
             match look {
                 Look::Texture(id) => Some(id),
                 Look::Missing => {
-                    textures.request(TexKey::Preview(key), row, p, 256, media);
+                    textures.request(
+                        TexKey::Preview(key),
+                        row,
+                        Data::Memory(p.clone()),
+                        256,
+                        media,
+                    );
                     None
                 }
                 Look::Loading | Look::Failed(_) => None,
