@@ -12,9 +12,15 @@ use crate::settings::{self, Settings, Target};
 /// remembered) it connects at once; with --host it starts a relay on this
 /// computer and joins it.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "snapwire", version)]
+#[command(
+    name = "snapwire",
+    version,
+    after_help = "Settings and the client id live in the platform's config and data \
+                  directories; set SNAPWIRE_HOME=DIR to keep them in DIR instead \
+                  (two windows with two homes act as two people)."
+)]
 pub struct Cli {
-    /// Relay to join: host, host:port or a ws:// / wss:// URL (default port 7600).
+    /// Relay to join: host, host:port or a ws:// URL (default port 7600).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// Your display name (1-32 characters); defaults to the one used last time.

@@ -139,7 +139,7 @@ pub fn random_hex16() -> anyhow::Result<String> {
 /// A checked form: everything needed to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// `ws://host:port/ws` or `wss://…`.
+    /// `ws://host:port/ws`.
     pub url: String,
     pub name: String,
     pub room: String,
@@ -208,8 +208,9 @@ pub fn check_room(raw: &str) -> Result<String, String> {
 }
 
 /// Turns what a person typed into a WebSocket URL: `host`, `host:port`,
-/// `[v6]:port`, or a `ws://`/`wss://` URL (`http(s)://` is taken to mean the
-/// same). The port defaults to 7600, the path to `/ws`.
+/// `[v6]:port`, or a `ws://` URL (`http://` is taken to mean the same). The
+/// port defaults to 7600, the path to `/ws`. `wss://` is refused with words:
+/// the relay speaks plain WebSocket and this build carries no TLS client.
 pub fn parse_server(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -221,8 +222,14 @@ pub fn parse_server(raw: &str) -> Result<String, String> {
     let (scheme, rest) = match raw.split_once("://") {
         Some((s, rest)) => match s.to_ascii_lowercase().as_str() {
             "ws" | "http" => ("ws", rest),
-            "wss" | "https" => ("wss", rest),
-            other => return Err(format!("Use ws:// or wss://, not {other}://")),
+            // The relay serves plain WebSocket, and this build has no TLS client.
+            "wss" | "https" => {
+                return Err(
+                    "This version connects with ws:// only (the relay has no TLS); use ws:// or just the address"
+                        .to_owned(),
+                );
+            }
+            other => return Err(format!("Use ws://, not {other}://")),
         },
         None => ("ws", raw),
     };
@@ -286,7 +293,7 @@ mod tests {
             ("192.168.1.20", "ws://192.168.1.20:7600/ws"),
             ("relay.local:7700", "ws://relay.local:7700/ws"),
             ("ws://h:1/ws", "ws://h:1/ws"),
-            ("wss://Example.org", "wss://example.org:7600/ws"),
+            ("ws://Example.org", "ws://example.org:7600/ws"),
             ("http://h/", "ws://h:7600/ws"),
             ("[::1]:9", "ws://[::1]:9/ws"),
             ("[::1]", "ws://[::1]:7600/ws"),
@@ -297,7 +304,8 @@ mod tests {
             assert_eq!(parse_server(typed).as_deref(), Ok(url), "{typed}");
         }
         for bad in [
-            "", "h:0", "h:70000", "h:x", "ftp://h", "a b", "::1", "[::1", "[zz]:1", ":7600", "-h",
+            "", "wss://h", "h:0", "h:70000", "h:x", "ftp://h", "a b", "::1", "[::1", "[zz]:1",
+            ":7600", "-h",
         ] {
             assert!(parse_server(bad).is_err(), "{bad:?} accepted");
         }

@@ -508,3 +508,124 @@ fn images_beyond_the_memory_budget_move_to_disk_and_still_show() {
     });
     assert_eq!(s.harness.state().model.bytes_in_memory(), 0);
 }
+
+/// A file dropped on the window, as the windowing layer hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn next_image(s: &mut Setup, what: &str) -> snapwire::state::PreparedImage {
+    let mut sent = None;
+    let net = Arc::clone(&s.net);
+    step_until(&mut s.harness, what, |_| {
+        if let Some(Command::SendImage { image, .. }) = next_command(&net) {
+            sent = Some(image);
+        }
+        sent.is_some()
+    });
+    sent.expect("sent")
+}
+
+#[test]
+fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("dropped.png");
+    std::fs::write(&file, app_support::png(50, 40, 8)).expect("write");
+    let mut s = setup(connected_launch(), None);
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    step_until(&mut s.harness, "connected", |h| {
+        has_text(h, "Connected to lobby")
+    });
+
+    s.harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(file.clone())));
+    let image = next_image(&mut s, "the dropped file sent");
+    assert_eq!(image.meta.name, "dropped.png");
+
+    let pixels = egui::ColorImage::new([8, 6], vec![egui::Color32::BLUE; 48]);
+    s.harness.event(egui::Event::PasteImage(Arc::new(pixels)));
+    let image = next_image(&mut s, "the pasted image sent");
+    assert_eq!(image.meta.name, "pasted image.png");
+    assert_eq!((image.meta.width, image.meta.height), (Some(8), Some(6)));
+
+    // Files copied in a file manager arrive as text: they are sent, not typed.
+    s.harness.memory_mut_focus();
+    s.harness
+        .event(egui::Event::Paste(format!("file://{}", file.display())));
+    let image = next_image(&mut s, "the pasted file sent");
+    assert_eq!(image.meta.name, "dropped.png");
+    assert!(
+        s.harness.state().room.composer.is_empty(),
+        "no path typed into the text box"
+    );
+}
+
+#[test]
+fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
+    let mut s = setup(connected_launch(), None);
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    for seq in 1..=60u64 {
+        emit(
+            &s.net,
+            Event::Text {
+                seq,
+                ts: 1,
+                from: ben(),
+                text: format!("message {seq}"),
+                history: true,
+            },
+        );
+    }
+    step_until(
+        &mut s.harness,
+        "the newest message, pinned at the bottom",
+        |h| has_text(h, "message 60") && h.state().room.timeline.at_bottom,
+    );
+    s.harness.hover_at(egui::pos2(450.0, 300.0));
+    for _ in 0..10 {
+        s.harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 2000.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        s.harness.step();
+    }
+    step_until(&mut s.harness, "scrolled up", |h| {
+        !h.state().room.timeline.at_bottom
+    });
+    assert!(!has_text(&s.harness, "new ⬇"));
+    emit(
+        &s.net,
+        Event::Text {
+            seq: 61,
+            ts: 1,
+            from: ben(),
+            text: "message 61".into(),
+            history: false,
+        },
+    );
+    step_until(&mut s.harness, "the new-messages button", |h| {
+        has_text(h, "1 new ⬇")
+    });
+    assert!(
+        !s.harness.state().room.timeline.at_bottom,
+        "not yanked down while reading"
+    );
+    s.harness.get_by_label_contains("1 new ⬇").click();
+    step_until(&mut s.harness, "back at the bottom", |h| {
+        h.state().room.timeline.at_bottom && has_text(h, "message 61") && !has_text(h, "new ⬇")
+    });
+}
