@@ -66,6 +66,8 @@ pub struct ConnectForm {
     pub host_error: Option<String>,
     pub hosting_starting: bool,
     pub found: Vec<FoundRelay>,
+    /// The app icon, shown above the form (uploaded once).
+    pub icon: Option<egui::TextureHandle>,
 }
 
 /// What the room view needs besides the model.
@@ -185,6 +187,17 @@ impl SnapwireApp {
             Arc::clone(&self.repaint),
         ) {
             Ok(net) => {
+                // After "Leave", the form shows what we were connected with.
+                self.form.fields.name.clone_from(&target.name);
+                self.form.fields.room.clone_from(&target.room);
+                if self.host_identity.is_none() && self.hosting.is_none() {
+                    self.form.fields.server = target
+                        .url
+                        .trim_start_matches("ws://")
+                        .trim_end_matches("/ws")
+                        .to_owned();
+                    self.form.fields.token = target.token.clone().unwrap_or_default();
+                }
                 self.model.conn = crate::state::ConnState::Connecting { attempt: 0 };
                 self.net = Some(net);
                 self.target = Some(target);

@@ -88,3 +88,13 @@ fn shade(u: f32, v: f32) -> [f32; 4] {
     }
     [bg[0], bg[1], bg[2], 1.0]
 }
+
+/// The 256 px icon as shipped in `assets/`, PNG-encoded.
+pub const PNG_256: &[u8] = include_bytes!("../assets/snapwire-256.png");
+
+/// The shipped icon's pixels (our own asset, decoded once).
+pub fn pixels() -> Option<(u32, u32, Vec<u8>)> {
+    let img = image::load_from_memory_with_format(PNG_256, image::ImageFormat::Png).ok()?;
+    let rgba = img.to_rgba8();
+    Some((rgba.width(), rgba.height(), rgba.into_raw()))
+}

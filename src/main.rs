@@ -7,13 +7,11 @@ use snapwire::settings::{self, Paths};
 use snapwire::{AppOptions, SnapwireApp};
 
 fn window_icon() -> Option<egui::IconData> {
-    let png = include_bytes!("../assets/snapwire-256.png");
-    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png).ok()?;
-    let rgba = img.to_rgba8();
+    let (width, height, rgba) = snapwire::icon::pixels()?;
     Some(egui::IconData {
-        width: rgba.width(),
-        height: rgba.height(),
-        rgba: rgba.into_raw(),
+        width,
+        height,
+        rgba,
     })
 }
 

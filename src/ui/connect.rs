@@ -11,6 +11,20 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.vertical_centered(|ui| {
                 ui.add_space(24.0);
+                if app.form.icon.is_none()
+                    && let Some((w, h, rgba)) = crate::icon::pixels()
+                {
+                    let image =
+                        egui::ColorImage::from_rgba_unmultiplied([w as usize, h as usize], &rgba);
+                    app.form.icon = Some(ui.ctx().load_texture(
+                        "snapwire-icon",
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    ));
+                }
+                if let Some(icon) = &app.form.icon {
+                    ui.add(egui::Image::new((icon.id(), egui::vec2(72.0, 72.0))));
+                }
                 ui.heading(RichText::new("Snapwire").size(30.0).strong());
                 ui.label("Share pictures with everyone on your network.");
                 ui.add_space(16.0);
