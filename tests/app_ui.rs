@@ -629,3 +629,90 @@ fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
         h.state().room.timeline.at_bottom && has_text(h, "message 61") && !has_text(h, "new ⬇")
     });
 }
+
+#[test]
+fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("tall.png");
+    std::fs::write(&file, app_support::png(300, 900, 4)).expect("write");
+    let mut s = setup(connected_launch(), Some(vec![file]));
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    for seq in 1..=8u64 {
+        emit(
+            &s.net,
+            Event::Text {
+                seq,
+                ts: 1,
+                from: ben(),
+                text: format!("message {seq}"),
+                history: true,
+            },
+        );
+    }
+    step_until(&mut s.harness, "texts at the bottom", |h| {
+        has_text(h, "message 8") && h.state().room.timeline.at_bottom
+    });
+    s.harness.get_by_label("Send images…").click();
+    let image = next_image(&mut s, "the picked image");
+    let id = s
+        .harness
+        .state()
+        .model
+        .entries
+        .last()
+        .and_then(|e| e.local_id.clone())
+        .expect("own entry");
+    emit(&s.net, Event::Ack { id, seq: 9, ts: 2 });
+    assert_eq!(image.meta.height, Some(900));
+    let bytes = Bytes::from(app_support::png(200, 600, 6));
+    emit(
+        &s.net,
+        Event::ImageBegin {
+            sid: 1,
+            ts: 3,
+            from: ben(),
+            meta: ImageMeta {
+                name: "reply.png".into(),
+                mime: "image/png".into(),
+                size: bytes.len() as u64,
+                sha256: String::new(),
+                width: None,
+                height: None,
+            },
+            preview: None,
+            history: false,
+        },
+    );
+    emit(
+        &s.net,
+        Event::ImageComplete {
+            sid: 1,
+            seq: 10,
+            ts: 3,
+            bytes,
+            verified: true,
+        },
+    );
+    emit(
+        &s.net,
+        Event::Text {
+            seq: 11,
+            ts: 4,
+            from: ben(),
+            text: "the last word".into(),
+            history: false,
+        },
+    );
+    step_until(&mut s.harness, "everything in and decoded", |h| {
+        has_text(h, "the last word") && h.state().textures.uploaded() >= 2
+    });
+    s.harness.run_steps(5);
+    assert!(
+        s.harness.state().room.timeline.at_bottom,
+        "still pinned to the bottom"
+    );
+    assert!(
+        !has_text(&s.harness, "new ⬇"),
+        "no new-messages button while at the bottom"
+    );
+}

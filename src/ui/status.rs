@@ -54,27 +54,33 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
         ui.add_space(4.0);
         // Buttons first (right to left), then the status in what is left, cut
         // with "…" rather than running under them; the full text is in its tooltip.
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let leave = if app.hosting.is_some() {
-                "Stop hosting"
-            } else {
-                "Leave"
-            };
-            if ui.button(leave).clicked() {
-                app.leave();
-            }
-            let pending = app.pending_count();
-            if pending > 0 && app.model.conn != ConnState::Connected {
-                ui.label(RichText::new(format!("{pending} waiting to send")).color(WAIT));
-            }
-            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                let (color, text) = status_text(app, Instant::now());
-                let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                ui.painter().circle_filled(dot.center(), 4.5, color);
-                ui.add(egui::Label::new(text.as_str()).truncate())
-                    .on_hover_text(text);
-            });
-        });
+        let row = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
+        ui.allocate_ui_with_layout(
+            row,
+            egui::Layout::right_to_left(egui::Align::Center),
+            |ui| {
+                let leave = if app.hosting.is_some() {
+                    "Stop hosting"
+                } else {
+                    "Leave"
+                };
+                if ui.button(leave).clicked() {
+                    app.leave();
+                }
+                let pending = app.pending_count();
+                if pending > 0 && app.model.conn != ConnState::Connected {
+                    ui.label(RichText::new(format!("{pending} waiting to send")).color(WAIT));
+                }
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    let (color, text) = status_text(app, Instant::now());
+                    let (dot, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter().circle_filled(dot.center(), 4.5, color);
+                    ui.add(egui::Label::new(text.as_str()).truncate())
+                        .on_hover_text(text);
+                });
+            },
+        );
         if let Some(hosted) = &app.hosting {
             let text = if hosted.bound.ip().is_loopback() {
                 format!(

@@ -16,7 +16,6 @@ const MAX_IMAGE: Vec2 = vec2(360.0, 280.0);
 const MIN_IMAGE_SIDE: f32 = 48.0;
 const UNKNOWN_IMAGE: Vec2 = vec2(240.0, 160.0);
 
-#[derive(Default)]
 pub struct TimelineState {
     heights: HashMap<EntryKey, f32>,
     /// Measured widths of our own bubbles, to place them against the right edge.
@@ -28,10 +27,32 @@ pub struct TimelineState {
     /// Jump to the newest entry on the next frame.
     pub scroll_to_bottom: bool,
     pub at_bottom: bool,
+    /// Following the newest entry (the view is placed at the end each frame).
+    pinned: bool,
+    /// Height of the visible area in the last frame.
+    view_height: f32,
     /// Rows laid out in the last frame (the rest were skipped).
     pub rows_drawn: usize,
     /// Index of the first row on screen in the last frame.
     pub first_visible: usize,
+}
+
+impl Default for TimelineState {
+    fn default() -> Self {
+        Self {
+            heights: HashMap::new(),
+            widths: HashMap::new(),
+            width: 0.0,
+            seen_appended: 0,
+            unseen: 0,
+            scroll_to_bottom: false,
+            at_bottom: true,
+            pinned: true,
+            view_height: 0.0,
+            rows_drawn: 0,
+            first_visible: 0,
+        }
+    }
 }
 
 /// What a click in the timeline asks the app to do.
@@ -131,60 +152,71 @@ pub fn show(
     let total: f32 = heights.iter().sum::<f32>() + ROW_GAP * heights.len() as f32;
     let jump = std::mem::take(&mut state.scroll_to_bottom);
 
-    let output = egui::ScrollArea::vertical()
+    let mut area = egui::ScrollArea::vertical()
         .auto_shrink(false)
-        .stick_to_bottom(true)
-        .show_viewport(ui, |ui, viewport| {
-            ui.set_height(total);
-            let origin = ui.max_rect().min;
-            let mut y = 0.0;
-            let mut first = None;
-            let mut last = 0;
-            let mut drawn = 0;
-            let mut remeasured = false;
-            for (row, (entry, h)) in model.entries.iter().zip(&heights).enumerate() {
-                let visible = y + h >= viewport.min.y && y <= viewport.max.y;
-                if visible {
-                    first.get_or_insert(row);
-                    last = row;
-                    drawn += 1;
-                    let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, *h));
-                    let inner = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
-                        draw_row(
-                            ui,
-                            &mut state.widths,
-                            entry,
-                            row,
-                            bubble_max,
-                            textures,
-                            media,
-                            &mut actions,
-                        );
-                    });
-                    let measured = inner.response.rect.height();
-                    if (measured - h).abs() > 0.5 {
-                        state.heights.insert(entry.key, measured);
-                        remeasured = true;
-                    }
+        .stick_to_bottom(true);
+    // Pinned to the bottom: we place the view ourselves every frame, so rows
+    // that grow when measured or decoded never leave it short of the end.
+    // (egui's stick-to-end loses the bottom when a row grows during an
+    // animated scroll.) A wheel or drag that moves it up unpins it.
+    let wanted = (state.pinned || jump).then(|| (total - state.view_height).max(0.0));
+    if let Some(offset) = wanted {
+        area = area.vertical_scroll_offset(offset);
+    }
+    let output = area.show_viewport(ui, |ui, viewport| {
+        ui.set_height(total);
+        let origin = ui.max_rect().min;
+        let mut y = 0.0;
+        let mut first = None;
+        let mut last = 0;
+        let mut drawn = 0;
+        let mut remeasured = false;
+        for (row, (entry, h)) in model.entries.iter().zip(&heights).enumerate() {
+            let visible = y + h >= viewport.min.y && y <= viewport.max.y;
+            if visible {
+                first.get_or_insert(row);
+                last = row;
+                drawn += 1;
+                let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, *h));
+                let inner = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
+                    draw_row(
+                        ui,
+                        &mut state.widths,
+                        entry,
+                        row,
+                        bubble_max,
+                        textures,
+                        media,
+                        &mut actions,
+                    );
+                });
+                let measured = inner.response.rect.height();
+                if (measured - h).abs() > 0.5 {
+                    state.heights.insert(entry.key, measured);
+                    remeasured = true;
                 }
-                y += h + ROW_GAP;
             }
-            if jump {
-                let bottom = Rect::from_min_size(origin + vec2(0.0, total - 1.0), vec2(1.0, 1.0));
-                ui.scroll_to_rect(bottom, Some(Align::BOTTOM));
-            }
-            if remeasured {
-                ui.ctx().request_repaint();
-            }
-            state.rows_drawn = drawn;
-            (first.unwrap_or(0), last)
-        });
+            y += h + ROW_GAP;
+        }
+        if remeasured {
+            ui.ctx().request_repaint();
+        }
+        state.rows_drawn = drawn;
+        (first.unwrap_or(0), last)
+    });
     let (first, last) = output.inner;
     state.first_visible = first;
     textures.evict(first, last, media);
 
-    let view_bottom = output.state.clamped_offset().y + output.inner_rect.height();
+    let offset = output.state.clamped_offset().y;
+    let view_bottom = offset + output.inner_rect.height();
+    state.view_height = output.inner_rect.height();
     state.at_bottom = view_bottom >= output.content_size.y - 8.0;
+    state.pinned = match wanted {
+        Some(w) => offset >= w - 1.0,
+        None => state.at_bottom,
+    };
+    state.at_bottom |= state.pinned;
     let new = model.appended.saturating_sub(state.seen_appended);
     state.seen_appended = model.appended;
     if state.at_bottom || jump {
