@@ -4,7 +4,7 @@
 //! commands. Nothing here blocks: files, dialogs, hashing, decoding and the
 //! hosted relay's start all happen on other threads.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
@@ -23,7 +23,7 @@ use crate::ui;
 
 /// Received images held in memory beyond this are written to a cache
 /// directory (oldest first) and read back only to decode what is on screen.
-pub const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+pub const MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 
 /// Makes the connection for a target (the real worker, or a test's fake).
 pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
@@ -104,7 +104,8 @@ pub struct SnapwireApp {
     backlog: VecDeque<Job>,
     /// Where images beyond [`MEMORY_BUDGET`] go; removed when the app ends.
     spill_dir: Option<tempfile::TempDir>,
-    spilling: HashSet<EntryKey>,
+    /// Images being written to the cache, with their sizes (still in memory until done).
+    spilling: HashMap<EntryKey, usize>,
     /// Set when the cache cannot be written: then everything stays in memory.
     spill_broken: bool,
     check_memory: bool,
@@ -159,7 +160,7 @@ impl SnapwireApp {
             host_identity: None,
             backlog: VecDeque::new(),
             spill_dir: None,
-            spilling: HashSet::new(),
+            spilling: HashMap::new(),
             spill_broken: false,
             check_memory: false,
             memory_budget: MEMORY_BUDGET,
@@ -518,9 +519,11 @@ impl SnapwireApp {
         if self.spill_broken {
             return;
         }
+        let leaving: usize = self.spilling.values().sum();
         let mut excess = self
             .model
             .bytes_in_memory()
+            .saturating_sub(leaving)
             .saturating_sub(self.memory_budget);
         if excess == 0 {
             return;
@@ -545,7 +548,7 @@ impl SnapwireApp {
             .model
             .entries
             .iter()
-            .filter(|e| !self.spilling.contains(&e.key))
+            .filter(|e| !self.spilling.contains_key(&e.key))
             .filter_map(|e| {
                 let image = e.image()?;
                 (image.state == ImageState::Ready).then_some(())?;
@@ -557,7 +560,7 @@ impl SnapwireApp {
                 break;
             }
             excess = excess.saturating_sub(bytes.len());
-            self.spilling.insert(key);
+            self.spilling.insert(key, bytes.len());
             self.backlog.push_back(Job::Spill {
                 key,
                 bytes,

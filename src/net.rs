@@ -615,7 +615,18 @@ async fn handle(
             return Ok(None);
         }
         Err(e) => {
+            // Shown, not fatal: one bad message does not cost the room.
             tracing::warn!(error = %e, "unreadable message from the relay");
+            session
+                .emit(Event::RelayError {
+                    code: e.code,
+                    message: format!(
+                        "the relay sent a message this app cannot read ({})",
+                        e.message
+                    ),
+                    id: None,
+                })
+                .await?;
             return Ok(None);
         }
     };

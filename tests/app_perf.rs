@@ -234,10 +234,17 @@ fn scrolling_2000_images() {
                 harness.step();
             }
         }
+        // Images arrive one after another over the network, not all at once:
+        // the app gets a frame between them.
+        harness.step();
     }
     // Settle at the bottom: everything drained, visible images decoded.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while harness.state().model.entries.len() < count || harness.state().textures.uploaded() < 2 {
+    let budget = snapwire::app::MEMORY_BUDGET + (4 << 20);
+    while harness.state().model.entries.len() < count
+        || harness.state().textures.uploaded() < 2
+        || harness.state().model.bytes_in_memory() > budget
+    {
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
         assert!(Instant::now() < deadline, "never settled");
@@ -247,6 +254,14 @@ fn scrolling_2000_images() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let rss_loaded = rss_mib();
+    let spilled = harness
+        .state()
+        .model
+        .entries
+        .iter()
+        .filter(|e| e.image().is_some_and(|i| i.spilled.is_some()))
+        .count();
+    let in_memory = harness.state().model.bytes_in_memory();
     frame_ms.borrow_mut().clear();
 
     // Scroll from the bottom to the top with the mouse wheel, 600 px a frame.
@@ -293,6 +308,10 @@ fn scrolling_2000_images() {
     println!(
         "rows laid out per frame at most: {rows_drawn}; textures alive at most: {max_textures} ({:.1} MiB of pixels)",
         max_texture_bytes as f64 / 1048576.0
+    );
+    println!(
+        "after loading: {:.0} MiB of image bytes in memory, {spilled} images spilled to the cache directory",
+        in_memory as f64 / 1048576.0
     );
     println!(
         "RSS: {rss_start:.0} MiB at start, {rss_loaded:.0} MiB with {count} images loaded, {:.0} MiB after scrolling through all",
