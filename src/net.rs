@@ -405,7 +405,8 @@ async fn connect_once(session: &mut Session, commands: &mut mpsc::Receiver<Comma
         welcomed: false,
     };
     let url = session.target.url.clone();
-    let connect = tokio_tungstenite::connect_async(url.as_str());
+    // No Nagle: acks, receipts and image_end are small and should not wait ~40 ms.
+    let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
     let ws = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
         Err(_) => return lost(format!("no answer from {url} within 10 s")),
         Ok(Err(e)) => return lost(connect_error_words(&url, &e)),

@@ -328,3 +328,52 @@ async fn nothing_listening_means_reconnecting_with_a_reason() {
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_lost_its_history_is_rejoined_from_scratch() {
+    let first = tempfile::tempdir().expect("tempdir");
+    let relay = start_relay("127.0.0.1:0".parse().expect("addr"), disk(first.path())).await;
+    let addr = relay.local_addr();
+    let (mut ana, mut ana_log) = (connect(addr, "Ana", 1), Vec::new());
+    let old = welcomed(&mut ana, &mut ana_log).await;
+    ana.send(Command::SendText {
+        id: "t1".into(),
+        text: "old history".into(),
+    })
+    .expect("send");
+    wait_for(&mut ana, &mut ana_log, "ack", |e| {
+        matches!(e, Event::Ack { .. }).then_some(())
+    })
+    .await;
+    relay.shutdown().await.expect("shutdown");
+
+    // Same address, empty data directory: a new epoch, and seqs that may start over.
+    let second = tempfile::tempdir().expect("tempdir");
+    let relay = start_relay(addr, disk(second.path())).await;
+    let new = welcomed(&mut ana, &mut ana_log).await;
+    assert_ne!(new.epoch, old.epoch);
+    let (mut ben, mut ben_log) = (connect(addr, "Ben", 2), Vec::new());
+    welcomed(&mut ben, &mut ben_log).await;
+    ben.send(Command::SendText {
+        id: "b1".into(),
+        text: "after the wipe".into(),
+    })
+    .expect("send");
+    wait_for(
+        &mut ana,
+        &mut ana_log,
+        "Ben's text in the new history",
+        |e| match e {
+            Event::Text { text, .. } if text == "after the wipe" => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+    let welcomes = ana_log
+        .iter()
+        .filter(|e| matches!(e, Event::Welcome(_)))
+        .count();
+    assert_eq!(welcomes, 2, "one welcome per history, no reconnect loop");
+    drop((ana, ben));
+    relay.shutdown().await.expect("shutdown");
+}
