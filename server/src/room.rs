@@ -71,10 +71,13 @@ struct LiveStream {
     receivers: HashSet<ConnId>,
 }
 
-#[derive(Default)]
 struct State {
     members: HashMap<ConnId, Member>,
     streams: HashMap<Sid, LiveStream>,
+    /// The highest seq that has been through [`Room::complete`]. The store may already
+    /// hold a newer item that is not fanned out yet; feeders stop below it, so that
+    /// item reaches every member through `complete` (and its author as an ack).
+    completed: u64,
 }
 
 pub struct Room {
@@ -106,10 +109,15 @@ impl Room {
         limits: Limits,
         replay_latest: usize,
     ) -> Self {
+        let completed = store.last_seq();
         Self {
             name,
             store,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                members: HashMap::new(),
+                streams: HashMap::new(),
+                completed,
+            }),
             commit_lock: tokio::sync::Mutex::new(()),
             metrics,
             limits,
@@ -139,12 +147,20 @@ impl Room {
     pub fn join(&self, joining: Joining) {
         let mut state = self.lock();
         let pruned = self.store.pruned_through();
+        let history_until = state.completed;
+        // A `since` past the room's history (a relay that lost its data, another
+        // epoch) means "everything from now on", not "nothing until seq passes it".
         let start = match joining.since {
-            Some(since) => since.max(pruned),
-            None => self.store.seq_before_latest(self.replay_latest),
+            Some(since) => since.max(pruned).min(history_until),
+            None => self
+                .store
+                .seq_before_latest(self.replay_latest)
+                .min(history_until),
         };
-        let history_until = self.store.last_seq();
-        let history = self.store.count_after(start) as u64;
+        let history = self
+            .store
+            .count_after(start)
+            .saturating_sub(self.store.count_after(history_until)) as u64;
         let peers = state.members.values().map(|m| m.user.clone()).collect();
         let welcome = frame(
             RelayHeader::Welcome(Welcome {
@@ -204,7 +220,9 @@ impl Room {
     /// `image_begin` and first chunk, already serialized.
     pub fn start_stream(&self, sender: ConnId, sid: Sid, begin: Bytes, first_chunk: Bytes) {
         let mut state = self.lock();
-        let State { members, streams } = &mut *state;
+        let State {
+            members, streams, ..
+        } = &mut *state;
         let mut receivers = HashSet::new();
         let mut lagging = Vec::new();
         for (conn, member) in members.iter() {
@@ -231,7 +249,9 @@ impl Room {
     /// Forwards one more chunk of a live stream.
     pub fn stream_chunk(&self, sid: Sid, chunk: Bytes) {
         let mut state = self.lock();
-        let State { members, streams } = &mut *state;
+        let State {
+            members, streams, ..
+        } = &mut *state;
         let Some(stream) = streams.get(&sid) else {
             return;
         };
@@ -271,7 +291,10 @@ impl Room {
     pub fn complete(&self, item: &Arc<Item>, origin: ConnId, sid: Option<Sid>) {
         let ack = ack_frame(item);
         let mut state = self.lock();
-        let State { members, streams } = &mut *state;
+        state.completed = state.completed.max(item.seq);
+        let State {
+            members, streams, ..
+        } = &mut *state;
         let receivers = sid
             .and_then(|sid| streams.remove(&sid))
             .map(|s| s.receivers)
@@ -299,12 +322,13 @@ impl Room {
             )
         });
         let mut lagging = Vec::new();
+        let mut catching_up = Vec::new();
         for (conn, member) in members.iter_mut() {
-            if member.cursor >= item.seq {
-                continue; // its feeder already sent it
-            }
             if *conn == origin {
                 control(member, ack.clone(), &self.metrics);
+                if member.cursor >= item.seq {
+                    continue;
+                }
                 if member.live {
                     member.cursor = item.seq;
                 } else {
@@ -312,8 +336,8 @@ impl Room {
                 }
                 continue;
             }
-            if !member.live {
-                continue;
+            if member.cursor >= item.seq || !member.live {
+                continue; // already had it, or its feeder will send it
             }
             match (&live_text, &image_end) {
                 (Some(text), _) => match member.outbox.try_push(text.clone()) {
@@ -325,21 +349,24 @@ impl Room {
                     control(member, end.clone(), &self.metrics);
                     member.cursor = item.seq;
                 }
-                // Joined after the image began: it gets the image in full, from retention.
-                _ => {
-                    member.live = false;
-                    member.feeder.notify_one();
-                }
+                // Joined after the image began (or lagged while it streamed): it gets
+                // the image in full, from retention, after what else streams to it
+                // now is cancelled so no stream is left open.
+                _ => catching_up.push(*conn),
             }
         }
         for conn in lagging {
             lag(members, streams, conn, &self.metrics);
+        }
+        for conn in catching_up {
+            catch_up(members, streams, conn, &self.metrics);
         }
     }
 
     /// What the feeder of `conn` should do next.
     pub fn next_for(&self, conn: ConnId) -> FeedStep {
         let mut state = self.lock();
+        let completed = state.completed;
         let Some(member) = state.members.get_mut(&conn) else {
             return FeedStep::Gone;
         };
@@ -349,10 +376,13 @@ impl Room {
         if member.cursor < self.store.pruned_through() {
             return FeedStep::Behind;
         }
-        loop {
+        'scan: loop {
             let batch = self.store.items_after(member.cursor, 16);
             let full = batch.len() == 16;
             for item in batch {
+                if item.seq > completed {
+                    break 'scan; // stored but not fanned out yet: `complete` will deliver it
+                }
                 if member.own.remove(&item.seq) {
                     member.cursor = item.seq;
                     continue;
@@ -453,10 +483,21 @@ fn lag(
     conn: ConnId,
     metrics: &Metrics,
 ) {
+    metrics.lagging.fetch_add(1, Relaxed);
+    catch_up(members, streams, conn, metrics);
+}
+
+/// Turns a member to catching up: every stream to it is cancelled (`lagging`: it
+/// will get those images in full from retention) and its feeder takes over.
+fn catch_up(
+    members: &mut HashMap<ConnId, Member>,
+    streams: &mut HashMap<Sid, LiveStream>,
+    conn: ConnId,
+    metrics: &Metrics,
+) {
     let Some(member) = members.get_mut(&conn) else {
         return;
     };
-    metrics.lagging.fetch_add(1, Relaxed);
     for (sid, stream) in streams.iter_mut() {
         if stream.receivers.remove(&conn) {
             let cancel = frame(

@@ -16,8 +16,8 @@ use tracing::Instrument;
 use crate::feeder;
 use crate::outbox::Outbox;
 use crate::protocol::{
-    CancelReason, ClientHeader, ErrorCode, Hello, ImageBegin, ImageFormat, ProtocolError,
-    RelayHeader, RelayImageBegin, User, encode_frame, parse_client, validate,
+    CancelReason, ClientHeader, ClientMessage, ErrorCode, Hello, ImageBegin, ImageFormat,
+    ProtocolError, RelayHeader, RelayImageBegin, User, decode_frame, encode_frame, validate,
 };
 use crate::room::{ConnId, Joining, Room, Sid, error_frame};
 use crate::shared::Shared;
@@ -127,7 +127,19 @@ impl Session {
 
     /// Handles one message. Non-fatal errors are answered here.
     pub async fn handle(&mut self, bytes: Bytes) -> Step {
-        let message = match parse_client(bytes) {
+        let frame = match decode_frame(bytes) {
+            Ok(frame) => frame,
+            Err(err) => return Step::Fatal(err),
+        };
+        if frame.kind == "hello" {
+            let err = ProtocolError::new(
+                ErrorCode::BadHeader,
+                "hello was already received on this connection",
+            );
+            self.reply_error(&err);
+            return Step::Continue;
+        }
+        let message = match ClientMessage::parse(frame) {
             Ok(message) => message,
             Err(err) if err.code.is_fatal() => return Step::Fatal(err),
             Err(err) => {
@@ -139,10 +151,7 @@ impl Session {
             }
         };
         let result = match message.header {
-            ClientHeader::Hello(_) => Err(ProtocolError::new(
-                ErrorCode::BadHeader,
-                "hello was already received on this connection",
-            )),
+            ClientHeader::Hello(_) => Ok(()), // answered above
             ClientHeader::Text { id } => self.text(id, message.body).await,
             ClientHeader::ImageBegin(begin) => self.image_begin(begin, message.body).await,
             ClientHeader::ImageChunk { id, offset } => {
@@ -202,6 +211,8 @@ impl Session {
 
     async fn text(&mut self, id: String, body: Bytes) -> Result<(), ProtocolError> {
         if self.uploads.contains_key(&id) {
+            // The error names an image in flight, so that image has failed too.
+            self.fail_upload(&id, Some(CancelReason::Cancelled));
             return Err(in_flight(&id));
         }
         if self.ack_if_retained(&id) {
@@ -288,6 +299,8 @@ impl Session {
     ) -> Result<(), ProtocolError> {
         let id = begin.id.clone();
         if self.uploads.contains_key(&id) {
+            // The error names an image in flight, so that image has failed too.
+            self.fail_upload(&id, Some(CancelReason::Cancelled));
             return Err(in_flight(&id));
         }
         if self.ack_if_retained(&id) {
@@ -313,6 +326,8 @@ impl Session {
             }
         };
         let name = validate::file_display_name(&begin.name, format);
+        // A retry of an id that failed earlier on this connection is a new attempt.
+        self.dropped.remove(&id);
         self.uploads.insert(
             id,
             InFlight {
@@ -377,11 +392,11 @@ impl Session {
     /// Whether `id` names an upload in flight; `Ok(false)` means "failed earlier:
     /// drop silently", an id never begun is `unknown_item`.
     fn known_upload(&self, id: &str) -> Result<bool, ProtocolError> {
-        if self.dropped.contains(id) {
-            return Ok(false);
-        }
         if self.uploads.contains_key(id) {
             return Ok(true);
+        }
+        if self.dropped.contains(id) {
+            return Ok(false);
         }
         Err(ProtocolError::new(
             ErrorCode::UnknownItem,
@@ -555,9 +570,10 @@ impl Session {
             preview: flight.preview,
         });
         let new = self.new_item(id.clone(), content);
-        self.commit(new, Some(upload), Some(flight.sid))
-            .await
-            .map_err(|e| e.with_id(id))?;
+        if let Err(err) = self.commit(new, Some(upload), Some(flight.sid)).await {
+            self.dropped.insert(id.clone());
+            return Err(err.with_id(id));
+        }
         self.shared.metrics.images_completed.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -598,8 +614,9 @@ fn storage_error(why: &str) -> ProtocolError {
     )
 }
 
+/// Sizes in the unit the limits are set in (`--max-image-mb` counts MiB).
 fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 pub fn now_ms() -> u64 {
@@ -629,6 +646,12 @@ impl DroppedIds {
 
     fn contains(&self, id: &str) -> bool {
         self.set.contains(id)
+    }
+
+    fn remove(&mut self, id: &str) {
+        if self.set.remove(id) {
+            self.order.retain(|old| old != id);
+        }
     }
 }
 

@@ -9,6 +9,9 @@ use super::frame::{RawFrame, encode_frame};
 use super::validate;
 use super::{ErrorCode, ImageFormat, ProtocolError};
 
+/// Longest `message` of an error the relay sends.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 300;
+
 /// The only protocol version this crate speaks.
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -89,11 +92,10 @@ impl Hello {
                 ));
             }
         };
+        // A token that is not a string counts as missing: `unauthorized` where one is needed.
         let token = match header.get("token") {
             Some(Value::String(token)) => Some(token.clone()),
-            // A token of the wrong type can match nothing: the relay answers `unauthorized`.
-            Some(Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
+            _ => None,
         };
         // A mistyped `since` is answered with a non-fatal `bad_header` after `welcome`
         // (see `Hello::since_error`); the session replays as if it were null.
@@ -380,13 +382,20 @@ impl RelayMessage {
         encode_frame(&self.header, &self.body)
     }
 
-    /// An `error` message.
+    /// An `error` message. Its words may quote a peer's input, so they are cut to
+    /// [`MAX_ERROR_MESSAGE_CHARS`], and `id` is kept only when it is a valid item id:
+    /// the header always stays far below the 16 KiB limit.
     pub fn error(err: &ProtocolError) -> RelayMessage {
+        let mut message: String = err.message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect();
+        if message.len() < err.message.len() {
+            message.push('…');
+        }
+        let id = err.id.clone().filter(|id| validate::item_id(id).is_ok());
         RelayMessage::new(
             RelayHeader::Error {
                 code: err.code,
-                message: err.message.clone(),
-                id: err.id.clone(),
+                message,
+                id,
             },
             Bytes::new(),
         )
