@@ -58,6 +58,9 @@ pub struct Session {
     dropped: DroppedIds,
     bucket: TokenBucket,
     feeder_stop: CancellationToken,
+    /// Awaited when the session ends, so that a stopped relay holds nothing
+    /// (its data directory's lock included) once its connections are gone.
+    feeder: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Session {
@@ -91,7 +94,7 @@ impl Session {
             since: hello.since,
         });
         let feeder_stop = CancellationToken::new();
-        tokio::spawn(
+        let feeder = tokio::spawn(
             feeder::run(
                 room.clone(),
                 conn,
@@ -114,6 +117,7 @@ impl Session {
             dropped: DroppedIds::default(),
             bucket: TokenBucket::new(rate),
             feeder_stop,
+            feeder: Some(feeder),
         })
     }
 
@@ -599,6 +603,9 @@ impl Session {
             }
         }
         self.feeder_stop.cancel();
+        if let Some(feeder) = self.feeder.take() {
+            let _ = feeder.await;
+        }
         self.room.leave(self.conn);
     }
 }

@@ -186,3 +186,24 @@ async fn sigterm_tells_clients_and_exits_zero() {
     };
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test]
+async fn a_second_relay_on_the_same_data_dir_is_refused_until_the_first_stops() {
+    let dir = TempDir::new("lock");
+    let first = start_relay(disk(&dir)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let err = snapwire_relay::start(listener, disk(&dir))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("in use by another relay"),
+        "{err:#}"
+    );
+    let _ana = Client::join(first.local_addr(), "Ana", "lobby", 1).await;
+    first.shutdown().await.expect("shutdown");
+    let second = start_relay(disk(&dir)).await;
+    second.shutdown().await.expect("shutdown");
+}

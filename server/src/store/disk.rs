@@ -33,6 +33,8 @@ const ROOM_FILE: &str = "room.json";
 const ROOM_FILE_TMP: &str = "room.json.tmp";
 const ITEMS: &str = "items";
 const TMP: &str = "tmp";
+/// The data directory's lock file.
+const LOCK: &str = "lock";
 const ITEM_EXT: &str = ".item";
 /// Digits of the zero-padded seq in an item file name (u64::MAX has 20).
 const SEQ_DIGITS: usize = 20;
@@ -58,9 +60,10 @@ pub(crate) fn room_dir_name(room: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// Makes `dir` usable as the data directory: creates it, proves it writable,
-/// and removes what uploads in progress left behind. Returns `dir/rooms`.
-pub(crate) fn prepare_root(dir: &Path) -> Result<PathBuf, StoreError> {
+/// Makes `dir` usable as the data directory: creates it, proves it writable, takes
+/// its lock, and removes what uploads in progress left behind. Returns `dir/rooms`
+/// and the lock, held for as long as the file stays open.
+pub(crate) fn prepare_root(dir: &Path) -> Result<(PathBuf, File), StoreError> {
     fs::create_dir_all(dir).context(|| format!("creating data directory {}", dir.display()))?;
     let probe = dir.join(format!(".probe-{}", unique_suffix()));
     let write_probe = || -> io::Result<()> {
@@ -77,6 +80,23 @@ pub(crate) fn prepare_root(dir: &Path) -> Result<PathBuf, StoreError> {
     written.context(|| format!("data directory {} is not writable", dir.display()))?;
     removed.context(|| format!("removing probe file {}", probe.display()))?;
 
+    // Two relays on one directory would hand out the same seqs and delete each
+    // other's uploads in progress: the second one refuses to start.
+    let lock_path = dir.join(LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .context(|| format!("opening {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => return Err(StoreError::InUse(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).context(|| format!("locking {}", lock_path.display()));
+        }
+    }
+
     let rooms = dir.join(ROOMS);
     if !rooms.is_dir() {
         fs::create_dir(&rooms).context(|| format!("creating {}", rooms.display()))?;
@@ -90,7 +110,7 @@ pub(crate) fn prepare_root(dir: &Path) -> Result<PathBuf, StoreError> {
             Err(e) => tracing::warn!(dir = %rooms.display(), error = %e, "listing rooms"),
         }
     }
-    Ok(rooms)
+    Ok((rooms, lock))
 }
 
 /// Deletes the leftovers of interrupted writes in one room directory.

@@ -40,6 +40,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("item {0} is no longer retained")]
     Pruned(u64),
+    #[error("data directory {} is in use by another relay", .0.display())]
+    InUse(std::path::PathBuf),
 }
 
 /// What a completed item holds besides its metadata.
@@ -130,6 +132,8 @@ pub struct Store {
 }
 
 struct StoreInner {
+    /// The data directory's lock, released when the store is dropped.
+    _lock: Option<std::fs::File>,
     /// `<data dir>/rooms`, or `None` in memory mode.
     rooms_dir: Option<std::path::PathBuf>,
     retention: Retention,
@@ -145,12 +149,16 @@ impl Store {
     /// Opens the store: for disk, creates the directory if needed, checks it is
     /// writable, removes leftovers of uploads that were in progress.
     pub fn open(storage: &Storage, retention: Retention) -> Result<Store, StoreError> {
-        let rooms_dir = match storage {
-            Storage::Disk(dir) => Some(disk::prepare_root(dir)?),
-            Storage::Memory => None,
+        let (rooms_dir, lock) = match storage {
+            Storage::Disk(dir) => {
+                let (rooms, lock) = disk::prepare_root(dir)?;
+                (Some(rooms), Some(lock))
+            }
+            Storage::Memory => (None, None),
         };
         Ok(Store {
             inner: Arc::new(StoreInner {
+                _lock: lock,
                 rooms_dir,
                 retention,
                 rooms: Mutex::new(HashMap::new()),

@@ -601,11 +601,31 @@ fn room_names_never_escape_the_rooms_dir() {
         assert_eq!(leaf.len(), 32);
         assert!(leaf.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
     }
-    let top: Vec<_> = fs::read_dir(dir.path())
+    let mut top: Vec<_> = fs::read_dir(dir.path())
         .expect("lists")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(top, vec![std::ffi::OsString::from("rooms")]);
+    top.sort();
+    assert_eq!(
+        top,
+        vec![
+            std::ffi::OsString::from("lock"),
+            std::ffi::OsString::from("rooms")
+        ]
+    );
+}
+
+#[test]
+fn a_data_dir_has_one_store_at_a_time() {
+    let dir = TempDir::new();
+    let first = disk_store(&dir, ROOMY);
+    match Store::open(&Storage::Disk(dir.path().to_path_buf()), ROOMY) {
+        Err(StoreError::InUse(path)) => assert_eq!(path, dir.path()),
+        Err(e) => panic!("expected InUse, got {e}"),
+        Ok(_) => panic!("a second store opened the same directory"),
+    }
+    drop(first);
+    assert!(Store::open(&Storage::Disk(dir.path().to_path_buf()), ROOMY).is_ok());
 }
 
 #[test]
