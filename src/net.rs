@@ -270,6 +270,8 @@ struct Session {
     /// Highest seq received; the next `hello` asks for what came after it.
     last_seq: Option<u64>,
     epoch: Option<String>,
+    /// Seqs of our own items, from their acks: their replays are not shown again.
+    acked: std::collections::HashSet<u64>,
     out: Outgoing,
     events: mpsc::Sender<Event>,
     repaint: Repaint,
@@ -330,6 +332,7 @@ async fn run(
         secret,
         last_seq: None,
         epoch: None,
+        acked: std::collections::HashSet::new(),
         out: Outgoing::default(),
         events,
         repaint,
@@ -397,6 +400,10 @@ struct Incoming {
     sha256: String,
     buf: Vec<u8>,
     own: bool,
+    /// Our own images (replayed after a reconnect, or from another window of
+    /// ours) are announced only once complete, and not at all when an ack
+    /// already told us their seq: no flash of a duplicate while they stream.
+    deferred: Option<Event>,
 }
 
 async fn connect_once(session: &mut Session, commands: &mut mpsc::Receiver<Command>) -> End {
@@ -469,8 +476,12 @@ async fn connect_once(session: &mut Session, commands: &mut mpsc::Receiver<Comma
     if session.last_seq.is_some() && session.epoch.as_ref().is_some_and(|e| *e != welcome.epoch) {
         // Our `since` counted in a history that no longer exists.
         session.last_seq = None;
+        session.acked.clear();
         session.epoch = Some(welcome.epoch);
         return End::Restart;
+    }
+    if session.epoch.as_ref() != Some(&welcome.epoch) {
+        session.acked.clear();
     }
     session.epoch = Some(welcome.epoch.clone());
     session.my_id = welcome.user.id.clone();
@@ -638,6 +649,7 @@ async fn handle(
         RelayHeader::Left { user } => session.emit(Event::Left(user)).await?,
         RelayHeader::Ack { id, seq, ts } => {
             session.out.forget(&id);
+            session.acked.insert(seq);
             session.emit(Event::Ack { id, seq, ts }).await?;
         }
         RelayHeader::Text {
@@ -648,6 +660,9 @@ async fn handle(
         } => {
             bump(&mut session.last_seq, seq);
             let own = from.id == session.my_id;
+            if own && session.acked.contains(&seq) {
+                return Ok(None);
+            }
             let text = String::from_utf8_lossy(&body).into_owned();
             session
                 .emit(Event::Text {
@@ -668,32 +683,37 @@ async fn handle(
             let cap = usize::try_from(begin.size)
                 .unwrap_or(MAX_PREALLOC)
                 .min(MAX_PREALLOC);
+            let event = Event::ImageBegin {
+                sid: begin.sid,
+                ts: begin.ts,
+                from: clean_user(begin.from),
+                meta: ImageMeta {
+                    name: begin.name,
+                    mime: begin.mime,
+                    size: begin.size,
+                    sha256: begin.sha256.clone(),
+                    width: begin.width,
+                    height: begin.height,
+                },
+                preview,
+                history: begin.history,
+            };
+            let deferred = if own {
+                Some(event)
+            } else {
+                session.emit(event).await?;
+                None
+            };
             incoming.insert(
                 begin.sid,
                 Incoming {
                     size: begin.size,
-                    sha256: begin.sha256.clone(),
+                    sha256: begin.sha256,
                     buf: Vec::with_capacity(cap),
                     own,
+                    deferred,
                 },
             );
-            session
-                .emit(Event::ImageBegin {
-                    sid: begin.sid,
-                    ts: begin.ts,
-                    from: clean_user(begin.from),
-                    meta: ImageMeta {
-                        name: begin.name,
-                        mime: begin.mime,
-                        size: begin.size,
-                        sha256: begin.sha256,
-                        width: begin.width,
-                        height: begin.height,
-                    },
-                    preview,
-                    history: begin.history,
-                })
-                .await?;
         }
         RelayHeader::ImageChunk { sid, offset } => {
             let Some(image) = incoming.get_mut(&sid) else {
@@ -708,18 +728,22 @@ async fn handle(
                     offset,
                     "chunk out of order or past the size; dropping the image"
                 );
-                incoming.remove(&sid);
-                session
-                    .emit(Event::ImageCancel {
-                        sid,
-                        reason: snapwire_relay::protocol::CancelReason::BadChunk,
-                    })
-                    .await?;
+                let announced = incoming.remove(&sid).is_some_and(|i| i.deferred.is_none());
+                if announced {
+                    session
+                        .emit(Event::ImageCancel {
+                            sid,
+                            reason: snapwire_relay::protocol::CancelReason::BadChunk,
+                        })
+                        .await?;
+                }
                 return Ok(None);
             }
             image.buf.extend_from_slice(&body);
             let received = image.buf.len() as u64;
-            session.emit(Event::ImageProgress { sid, received }).await?;
+            if image.deferred.is_none() {
+                session.emit(Event::ImageProgress { sid, received }).await?;
+            }
         }
         RelayHeader::ImageEnd { sid, seq, ts } => {
             let Some(image) = incoming.remove(&sid) else {
@@ -731,7 +755,14 @@ async fn handle(
                 sha256,
                 buf,
                 own,
+                deferred,
             } = image;
+            if own && session.acked.contains(&seq) {
+                return Ok(None); // ours, and the ack already placed it
+            }
+            if let Some(begin) = deferred {
+                session.emit(begin).await?;
+            }
             let bytes = Bytes::from(buf);
             let check = bytes.clone();
             // Hashing 50 MB takes a moment: not on an async worker.
@@ -754,7 +785,7 @@ async fn handle(
             }
         }
         RelayHeader::ImageCancel { sid, reason } => {
-            if incoming.remove(&sid).is_some() {
+            if incoming.remove(&sid).is_some_and(|i| i.deferred.is_none()) {
                 session.emit(Event::ImageCancel { sid, reason }).await?;
             }
         }

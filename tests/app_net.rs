@@ -281,6 +281,19 @@ async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
         .filter(|e| matches!(e, Event::Text { text, .. } if text == "sent while offline"))
         .count();
     assert_eq!(texts, 1);
+    // The relay replays Ana's own acked items to her after the restart (she had
+    // received nothing, so no `since`): the worker knows them by their acks'
+    // seqs and does not show them twice.
+    drain_for(&mut ana, &mut ana_log, Duration::from_millis(300)).await;
+    let own_again = ana_log
+        .iter()
+        .filter(|e| match e {
+            Event::Text { text, .. } => text == "before the restart",
+            Event::ImageBegin { from, .. } => from.name == "Ana",
+            _ => false,
+        })
+        .count();
+    assert_eq!(own_again, 0, "own acked items replayed as new entries");
 
     drop((ana, ben));
     relay.shutdown().await.expect("shutdown");
