@@ -716,3 +716,43 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
         "no new-messages button while at the bottom"
     );
 }
+
+#[test]
+fn the_status_line_tells_connecting_reconnecting_and_refusals_in_words() {
+    let mut s = setup(connected_launch(), None);
+    step_until(&mut s.harness, "connecting", |h| has_text(h, "Connecting…"));
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    step_until(&mut s.harness, "who is online", |h| {
+        has_text(h, "2 online: Ana (you), Ben")
+    });
+    emit(
+        &s.net,
+        Event::Reconnecting {
+            retry_at: Instant::now() + Duration::from_secs(8),
+            reason: "the relay closed the connection".into(),
+        },
+    );
+    step_until(&mut s.harness, "the countdown", |h| {
+        has_text(h, "Reconnecting in") && has_text(h, "the relay closed the connection")
+    });
+    // Offline sends wait, and the status says how many.
+    s.harness.state_mut().room.composer = "later".into();
+    s.harness.memory_mut_focus();
+    s.harness.key_press(egui::Key::Enter);
+    step_until(&mut s.harness, "the waiting count", |h| {
+        has_text(h, "1 waiting to send")
+    });
+    emit(
+        &s.net,
+        Event::Stopped {
+            reason: "Wrong or missing access token: token required".into(),
+        },
+    );
+    step_until(&mut s.harness, "the refusal", |h| {
+        has_text(h, "Disconnected — Wrong or missing access token")
+    });
+    s.harness.get_by_label("Leave").click();
+    step_until(&mut s.harness, "back to the form, filled in", |h| {
+        has_text(h, "Host a room on this computer") && h.state().form.fields.name == "Ana"
+    });
+}
