@@ -230,8 +230,10 @@ fn scrolling_2000_images() {
                 verified: true,
             },
         ] {
+            let deadline = Instant::now() + Duration::from_secs(60);
             while events.try_send(event.clone()).is_err() {
                 harness.step();
+                assert!(Instant::now() < deadline, "the app stopped draining events");
             }
         }
         // Images arrive one after another over the network, not all at once:
