@@ -756,3 +756,46 @@ fn the_status_line_tells_connecting_reconnecting_and_refusals_in_words() {
         has_text(h, "Host a room on this computer") && h.state().form.fields.name == "Ana"
     });
 }
+
+#[test]
+fn cancel_stops_an_upload_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("oops.png");
+    std::fs::write(&file, app_support::png(100, 100, 3)).expect("write");
+    let mut s = setup(connected_launch(), Some(vec![file]));
+    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    s.harness.get_by_label("Send images…").click();
+    let mut id = None;
+    let net = Arc::clone(&s.net);
+    step_until(&mut s.harness, "the upload handed over", |_| {
+        if let Some(Command::SendImage { id: i, .. }) = next_command(&net) {
+            id = Some(i);
+        }
+        id.is_some()
+    });
+    let id = id.expect("id");
+    emit(
+        &s.net,
+        Event::UploadProgress {
+            id: id.clone(),
+            sent: 10,
+        },
+    );
+    step_until(&mut s.harness, "a Cancel button", |h| has_text(h, "Cancel"));
+    // An own bubble finds its width in the frame after it first shows; a
+    // pointer click needs the settled position.
+    s.harness.run_steps(3);
+    s.harness.get_by_label("Cancel").click();
+    let mut cancelled = None;
+    step_until(&mut s.harness, "the cancel command", |_| {
+        if let Some(Command::Cancel { id: i }) = next_command(&net) {
+            cancelled = Some(i);
+        }
+        cancelled.is_some()
+    });
+    assert_eq!(cancelled.as_deref(), Some(id.as_str()));
+    emit(&s.net, Event::UploadCancelled { id });
+    step_until(&mut s.harness, "the cancelled note", |h| {
+        has_text(h, "you cancelled it") && !has_text(h, "Cancel")
+    });
+}
