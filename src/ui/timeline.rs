@@ -90,6 +90,23 @@ fn dims(
     }
 }
 
+/// A width good enough to place an own bubble before it was measured (no jump
+/// in most cases; corrected the next frame otherwise).
+fn first_width(entry: &Entry, bubble_max: f32) -> f32 {
+    let content = match &entry.body {
+        Body::Text { text, .. } => {
+            let longest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            (longest as f32 * 7.0).max(150.0)
+        }
+        Body::Image(image) => {
+            let d = image.meta.as_ref().and_then(|m| m.width.zip(m.height));
+            display_size(d, bubble_max - 20.0).x
+        }
+        Body::Notice(_) => bubble_max,
+    };
+    content.min(bubble_max) + 20.0
+}
+
 /// A height good enough to place rows never laid out yet.
 fn estimate(entry: &Entry, bubble_max: f32) -> f32 {
     match &entry.body {
@@ -277,7 +294,7 @@ fn draw_row(
     let full = ui.max_rect();
     let left = match (entry.own, widths.get(&entry.key)) {
         (true, Some(w)) => (full.right() - w).max(full.left()),
-        (true, None) => (full.right() - bubble_max - 20.0).max(full.left()),
+        (true, None) => (full.right() - first_width(entry, bubble_max)).max(full.left()),
         (false, _) => full.left(),
     };
     let rect = Rect::from_min_max(egui::pos2(left, full.top()), full.right_bottom());
