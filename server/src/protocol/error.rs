@@ -27,6 +27,9 @@ pub enum ErrorCode {
     UnknownItem,
     RateLimited,
     Storage,
+    /// A code this version does not know (a newer relay). Never sent.
+    #[serde(other)]
+    Other,
 }
 
 impl ErrorCode {
@@ -65,7 +68,7 @@ impl ErrorCode {
             }
             ServerShutdown => Some(1001),
             UnknownType | BadHeader | BadText | TooLarge | BadChunk | BadHash | BadImage
-            | TooManyUploads | UnknownItem | RateLimited | Storage => None,
+            | TooManyUploads | UnknownItem | RateLimited | Storage | Other => None,
         }
     }
 
@@ -98,6 +101,7 @@ impl ErrorCode {
             UnknownItem => "unknown_item",
             RateLimited => "rate_limited",
             Storage => "storage",
+            Other => "other",
         }
     }
 }
@@ -144,6 +148,13 @@ mod tests {
             let json = serde_json::to_string(&code).expect("serialize code");
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
+    }
+
+    #[test]
+    fn an_unknown_code_from_a_newer_relay_still_parses() {
+        let code: ErrorCode = serde_json::from_str("\"quota_exceeded\"").expect("parses");
+        assert_eq!(code, ErrorCode::Other);
+        assert!(!code.is_fatal());
     }
 
     #[test]
