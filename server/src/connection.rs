@@ -6,14 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
@@ -22,21 +20,27 @@ use crate::protocol::{ErrorCode, Hello, ProtocolError, decode_frame, validate};
 use crate::room::error_frame;
 use crate::session::{Session, Step};
 use crate::shared::Shared;
+use crate::socket::FrameWriter;
 
 /// Largest batch the writer hands to the socket before flushing.
 const WRITE_BATCH_BYTES: usize = 512 * 1024;
 /// Time allowed for the last words (an error and a close frame) to a closing peer.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs one client connection to its end.
-pub async fn run<S>(ws: WebSocketStream<S>, peer: SocketAddr, shared: Arc<Shared>)
-where
+/// Runs one client connection to its end: `ws` reads what the client sends,
+/// `sink` writes what the relay sends (see `socket.rs`).
+pub async fn run<S, W>(
+    mut stream: WebSocketStream<S>,
+    sink: FrameWriter<W>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
     let conn = shared.next_conn();
     let span = info_span!("conn", id = conn, %peer, room = tracing::field::Empty, user = tracing::field::Empty);
     async move {
-        let (sink, mut stream) = ws.split();
         let outbox = Arc::new(Outbox::new(shared.config.outbox_bytes));
         // Ends the read loop when the writer gives up (stalled or broken socket).
         let writer_done = CancellationToken::new();
@@ -140,7 +144,7 @@ async fn finish(writer: tokio::task::JoinHandle<()>, outbox: &Outbox) {
     }
 }
 
-type Reader<S> = SplitStream<WebSocketStream<S>>;
+type Reader<S> = WebSocketStream<S>;
 
 /// Waits for `hello` and checks it in the contract's order (framing, type, fields, token).
 /// Returns the hello and, when its `since` was mistyped, the non-fatal error to send after `welcome`.
@@ -258,7 +262,11 @@ where
                 return EndReason::Fatal(err.code);
             }
             Ok(Some(Ok(Message::Close(_)))) => return EndReason::PeerClosed,
-            Ok(Some(Ok(_))) => continue, // ping, pong: they count as activity
+            Ok(Some(Ok(Message::Ping(payload)))) => {
+                outbox.push_pong(payload);
+                continue;
+            }
+            Ok(Some(Ok(_))) => continue, // pong: it counts as activity
         };
         if let Step::Fatal(err) = session.handle(bytes).await {
             fatal(outbox, shared, &err);
@@ -267,16 +275,14 @@ where
     }
 }
 
-type Writer<S> = SplitSink<WebSocketStream<S>, Message>;
-
 /// Drains the outbox into the socket, pings, and detects a reader that stopped reading.
-async fn write_loop<S>(
-    mut sink: Writer<S>,
+async fn write_loop<W>(
+    mut sink: FrameWriter<W>,
     outbox: Arc<Outbox>,
     shared: Arc<Shared>,
     done: CancellationToken,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
     let stalled = shared.config.stalled_timeout;
@@ -286,7 +292,7 @@ async fn write_loop<S>(
         let batch = tokio::select! {
             batch = outbox.next_batch(WRITE_BATCH_BYTES) => batch,
             _ = ping.tick() => {
-                if timeout(stalled, sink.send(Message::Ping(Bytes::new()))).await.is_err() {
+                if timeout(stalled, sink.ping()).await.is_err() {
                     stalled_out(&outbox, &shared);
                     return;
                 }
@@ -297,13 +303,7 @@ async fn write_loop<S>(
             Batch::Messages(messages) => {
                 let count = messages.len() as u64;
                 let bytes: usize = messages.iter().map(Bytes::len).sum();
-                let write = async {
-                    for message in messages {
-                        sink.feed(Message::Binary(message)).await?;
-                    }
-                    sink.flush().await
-                };
-                match timeout(stalled, write).await {
+                match timeout(stalled, sink.binary(&messages)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
                         debug!(error = %e, "write failed");
@@ -324,13 +324,14 @@ async fn write_loop<S>(
                     .bytes_sent
                     .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
             }
+            Batch::Pong(payload) => {
+                if timeout(stalled, sink.pong(&payload)).await.is_err() {
+                    stalled_out(&outbox, &shared);
+                    return;
+                }
+            }
             Batch::Close(closing) => {
-                let frame = CloseFrame {
-                    code: closing.code.into(),
-                    reason: closing.reason.into(),
-                };
-                let _ = timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
-                let _ = timeout(CLOSE_GRACE, sink.close()).await;
+                let _ = timeout(CLOSE_GRACE, sink.close(closing.code, &closing.reason)).await;
                 return;
             }
         }

@@ -26,6 +26,10 @@ use tracing::debug;
 
 use crate::connection;
 use crate::shared::Shared;
+use crate::socket::{FrameWriter, ReadOnly};
+
+/// tungstenite's read buffer per connection (its default is 128 KiB).
+const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 type Body = Full<Bytes>;
 
@@ -172,13 +176,30 @@ fn upgrade(
                 return;
             }
         };
+        // The relay serves plain TCP, so the upgraded stream is the socket itself:
+        // split it so tungstenite reads and our own frame writer writes (`socket.rs`).
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => parts,
+            Err(_) => {
+                debug!(%peer, "upgraded stream is not a TCP socket");
+                return;
+            }
+        };
+        let (read, write) = parts.io.into_inner().into_split();
+        // A small read buffer: an idle connection keeps it for its whole life, and a
+        // large message is read into a buffer reserved for it anyway.
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
-        connection::run(ws, peer, shared).await;
+        let ws = WebSocketStream::from_partially_read(
+            ReadOnly(read),
+            parts.read_buf.to_vec(),
+            Role::Server,
+            Some(config),
+        )
+        .await;
+        connection::run(ws, FrameWriter::new(write), peer, shared).await;
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -10,6 +10,8 @@
 //! - `room`: members, live fan-out, who is live and who catches up.
 //! - `feeder`: replay and catch-up from retention at each receiver's pace.
 //! - `outbox`: each connection's queue, bounded in bytes, and its policy.
+//! - `socket`: the upgraded socket split in two: tungstenite reads, our frame writer
+//!   writes the shared bytes with no copy per receiver.
 //! - [`store`]: retention on disk (crash-safe) or in memory.
 //! - [`discovery`], [`lan`]: mDNS advertisement and the addresses people can type.
 
@@ -26,6 +28,7 @@ mod room;
 pub mod server;
 mod session;
 mod shared;
+mod socket;
 pub mod store;
 
 pub use config::{Config, Retention, Storage};

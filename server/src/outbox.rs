@@ -35,6 +35,9 @@ struct State {
     /// Bytes queued or being written.
     bytes: usize,
     closing: Option<Closing>,
+    /// The payload of the latest ping to answer (RFC 6455 lets a pong answer only the
+    /// most recent one).
+    pong: Option<Bytes>,
 }
 
 /// Why a push was refused.
@@ -135,6 +138,7 @@ impl Outbox {
             return;
         }
         state.queue.clear();
+        state.pong = None;
         state.bytes = 0;
         if let Some(last) = last {
             state.bytes += last.len();
@@ -143,6 +147,15 @@ impl Outbox {
         state.closing = Some(closing);
         self.readable.notify_one();
         self.writable.notify_waiters();
+    }
+
+    /// Asks the writer to answer a ping (not counted against the bound: at most one waits).
+    pub fn push_pong(&self, payload: Bytes) {
+        let mut state = self.lock();
+        if state.closing.is_none() {
+            state.pong = Some(payload);
+            self.readable.notify_one();
+        }
     }
 
     pub fn is_closing(&self) -> bool {
@@ -158,6 +171,9 @@ impl Outbox {
             notified.as_mut().enable();
             {
                 let mut state = self.lock();
+                if let Some(payload) = state.pong.take() {
+                    return Batch::Pong(payload);
+                }
                 if !state.queue.is_empty() {
                     let mut batch = Vec::new();
                     let mut taken = 0;
@@ -193,6 +209,8 @@ impl Outbox {
 #[derive(Debug)]
 pub enum Batch {
     Messages(Vec<Bytes>),
+    /// Answer a ping with this payload.
+    Pong(Bytes),
     Close(Closing),
 }
 
@@ -255,12 +273,12 @@ mod tests {
         rt.block_on(async {
             match outbox.next_batch(1 << 20).await {
                 Batch::Messages(m) => assert_eq!(m.len(), 1),
-                Batch::Close(_) => panic!("error message first"),
+                other => panic!("error message first, got {other:?}"),
             }
             outbox.sent(7);
             match outbox.next_batch(1 << 20).await {
                 Batch::Close(c) => assert_eq!(c, closing),
-                Batch::Messages(_) => panic!("nothing left"),
+                other => panic!("nothing left, got {other:?}"),
             }
         });
     }
