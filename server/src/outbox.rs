@@ -19,6 +19,9 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+/// Message slots an empty queue keeps allocated.
+const IDLE_QUEUE_SLOTS: usize = 8;
+
 /// How far control messages may exceed the bound before the connection is given up.
 pub const CONTROL_SLACK: usize = 1024 * 1024;
 
@@ -185,6 +188,11 @@ impl Outbox {
                         if let Some(message) = state.queue.pop_front() {
                             batch.push(message);
                         }
+                    }
+                    // A burst (the presence of a whole room, a backlog) leaves a large
+                    // ring behind; an idle connection should not keep it.
+                    if state.queue.is_empty() && state.queue.capacity() > IDLE_QUEUE_SLOTS {
+                        state.queue.shrink_to(IDLE_QUEUE_SLOTS);
                     }
                     return Batch::Messages(batch);
                 }

@@ -214,25 +214,17 @@ fn main() -> anyhow::Result<()> {
             Scenario::Idle => {
                 let n = args.idle;
                 let base = ServerProcess::baseline(&me).map_err(anyhow::Error::msg)?;
-                let (b0, b1) = runtime.block_on(idle_rss(&base, n, None))?;
+                let readings = runtime.block_on(idle_rss(&base, n, None))?;
                 drop(base);
-                let mut line = json!({
-                    "scenario": "idle", "server": "tcp-baseline", "connections": n,
-                    "rss_before_kb": b0, "rss_after_kb": b1,
-                    "bytes_per_connection": (b1.saturating_sub(b0) * 1024) as f64 / n as f64,
-                });
+                let mut line = idle_json("tcp-baseline", n, readings);
                 emit(line.clone());
                 idle_lines.push(line);
                 for storage in &storages {
                     let relay = ServerProcess::relay(&relay_bin, &storage_for(storage), 50)
                         .map_err(anyhow::Error::msg)?;
-                    let (r0, r1) = runtime.block_on(idle_rss(&relay, n, Some("idle")))?;
+                    let readings = runtime.block_on(idle_rss(&relay, n, Some("idle")))?;
                     drop(relay);
-                    line = json!({
-                        "scenario": "idle", "server": format!("relay-{storage}"), "connections": n,
-                        "rss_before_kb": r0, "rss_after_kb": r1,
-                        "bytes_per_connection": (r1.saturating_sub(r0) * 1024) as f64 / n as f64,
-                    });
+                    line = idle_json(&format!("relay-{storage}"), n, readings);
                     emit(line.clone());
                     idle_lines.push(line);
                 }
@@ -242,6 +234,15 @@ fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&tmp_root);
     print_table(&rows, &idle_lines);
     Ok(())
+}
+
+fn idle_json(server: &str, n: usize, (none, one, two): (u64, u64, u64)) -> serde_json::Value {
+    json!({
+        "scenario": "idle", "server": server, "connections": n,
+        "rss_0_kb": none, "rss_n_kb": one, "rss_2n_kb": two,
+        "bytes_per_connection": (one.saturating_sub(none) * 1024) as f64 / n as f64,
+        "marginal_bytes_per_connection": (two.saturating_sub(one) * 1024) as f64 / n as f64,
+    })
 }
 
 fn default_images(size: usize, quick: bool) -> usize {
@@ -326,36 +327,43 @@ fn run_relay(
     })
 }
 
-/// RSS (KB) before and after opening `n` idle connections.
+/// RSS (KB) with no connection (after a warm-up of 50 opened and closed, so the
+/// runtime's threads and arenas are there already), with `n` idle connections, and
+/// with `2n`.
 async fn idle_rss(
     server: &ServerProcess,
     n: usize,
     relay_room: Option<&str>,
-) -> anyhow::Result<(u64, u64)> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = server.stats().rss_kb;
-    let after = match relay_room {
-        Some(room) => {
-            let held = core::idle_relay_connections(server.addr, room, n, deadline)
-                .await
-                .map_err(anyhow::Error::msg)?;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let rss = server.stats().rss_kb;
-            drop(held);
-            rss
-        }
-        None => {
-            let held = core::idle_tcp_connections(server.addr, n, deadline)
-                .await
-                .map_err(anyhow::Error::msg)?;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let rss = server.stats().rss_kb;
-            drop(held);
-            rss
+) -> anyhow::Result<(u64, u64, u64)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut held_relay = Vec::new();
+    let mut held_tcp = Vec::new();
+    let mut open = |count: usize, round: usize| {
+        let room = relay_room.map(|r| format!("{r}{round}"));
+        async move {
+            match room {
+                Some(room) => core::idle_relay_connections(server.addr, &room, count, deadline)
+                    .await
+                    .map(|c| (c, Vec::new())),
+                None => core::idle_tcp_connections(server.addr, count, deadline)
+                    .await
+                    .map(|c| (Vec::new(), c)),
+            }
+            .map_err(anyhow::Error::msg)
         }
     };
-    Ok((before, after))
+    drop(open(50, 0).await?);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let none = server.stats().rss_kb;
+    let mut readings = Vec::new();
+    for round in 1..=2 {
+        let (relay, tcp) = open(n, round).await?;
+        held_relay.extend(relay);
+        held_tcp.extend(tcp);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        readings.push(server.stats().rss_kb);
+    }
+    Ok((none, readings[0], readings[1]))
 }
 
 fn ratio(a: f64, b: f64) -> serde_json::Value {
@@ -467,12 +475,16 @@ fn print_table(rows: &[Row], idle: &[serde_json::Value]) {
     }
     for line in idle {
         println!(
-            "idle    {:<13} {} connections: RSS {} KB -> {} KB, {:.0} bytes per connection",
+            "idle    {:<13} RSS {} KB, with {} idle connections {} KB, with twice as many {} KB: {:.0} bytes per connection ({:.0} for the next ones)",
             line["server"].as_str().unwrap_or(""),
+            line["rss_0_kb"],
             line["connections"],
-            line["rss_before_kb"],
-            line["rss_after_kb"],
+            line["rss_n_kb"],
+            line["rss_2n_kb"],
             line["bytes_per_connection"].as_f64().unwrap_or(f64::NAN),
+            line["marginal_bytes_per_connection"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
         );
     }
 }
