@@ -338,7 +338,7 @@ async fn idle_rss(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     let mut held_relay = Vec::new();
     let mut held_tcp = Vec::new();
-    let mut open = |count: usize, round: usize| {
+    let open = |count: usize, round: usize| {
         let room = relay_room.map(|r| format!("{r}{round}"));
         async move {
             match room {
