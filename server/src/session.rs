@@ -43,8 +43,32 @@ struct InFlight {
     ts: u64,
     received: u64,
     started: bool,
-    /// `None` only while a write is under way on a blocking thread.
-    upload: Option<Upload>,
+    upload: Pending,
+}
+
+/// An upload's sink, or the write of its latest chunk still under way on a blocking
+/// thread. One write at a time keeps the bytes in order; not waiting for it lets the
+/// next chunk be read and forwarded while this one is hashed and stored.
+enum Pending {
+    Ready(Upload),
+    Writing(tokio::task::JoinHandle<Result<Upload, StoreError>>),
+    /// Only transiently, or after a blocking task was lost.
+    Lost,
+}
+
+impl Pending {
+    /// Waits for the write under way, if any, and hands back the upload.
+    async fn settle(&mut self) -> Result<Upload, String> {
+        match std::mem::replace(self, Pending::Lost) {
+            Pending::Ready(upload) => Ok(upload),
+            Pending::Writing(write) => match write.await {
+                Ok(Ok(upload)) => Ok(upload),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Pending::Lost => Err("the upload was lost".to_owned()),
+        }
+    }
 }
 
 pub struct Session {
@@ -343,7 +367,7 @@ impl Session {
                 ts: now_ms(),
                 received: 0,
                 started: false,
-                upload: Some(upload),
+                upload: Pending::Ready(upload),
             },
         );
         Ok(())
@@ -503,26 +527,19 @@ impl Session {
             .image_bytes_received
             .fetch_add(body.len() as u64, Relaxed);
 
-        let Some(mut upload) = flight.upload.take() else {
-            return Ok(());
-        };
-        let written =
-            tokio::task::spawn_blocking(move || upload.write(&body).map(|()| upload)).await;
-        match written {
-            Ok(Ok(upload)) => {
-                if let Some(flight) = self.uploads.get_mut(&id) {
-                    flight.upload = Some(upload);
-                }
+        // The previous chunk's write ends before this one's starts; this one runs on
+        // while the connection reads the next chunk.
+        match flight.upload.settle().await {
+            Ok(mut upload) => {
+                flight.upload = Pending::Writing(tokio::task::spawn_blocking(move || {
+                    upload.write(&body).map(|()| upload)
+                }));
                 Ok(())
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "could not write an upload");
                 self.fail_upload(&id, Some(CancelReason::Storage));
-                Err(storage_error(&e.to_string()).with_id(id))
-            }
-            Err(e) => {
-                self.fail_upload(&id, Some(CancelReason::Storage));
-                Err(storage_error(&e.to_string()).with_id(id))
+                Err(storage_error(&e).with_id(id))
             }
         }
     }
@@ -546,11 +563,19 @@ impl Session {
             self.fail_upload(&id, Some(CancelReason::BadChunk));
             return Err(err);
         }
-        let Some(flight) = self.uploads.remove(&id) else {
+        let Some(mut flight) = self.uploads.remove(&id) else {
             return Ok(());
         };
-        let Some(upload) = flight.upload else {
-            return Err(storage_error("the upload was lost").with_id(id));
+        let upload = match flight.upload.settle().await {
+            Ok(upload) => upload,
+            Err(e) => {
+                tracing::error!(error = %e, "could not write an upload");
+                if flight.started {
+                    self.room.cancel_stream(flight.sid, CancelReason::Storage);
+                }
+                self.dropped.insert(id.clone());
+                return Err(storage_error(&e).with_id(id));
+            }
         };
         if upload.sha256_hex() != flight.begin.sha256 {
             if flight.started {
