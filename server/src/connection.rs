@@ -51,7 +51,9 @@ pub async fn run<S, W>(
         let reason = match read_hello(&mut stream, &shared).await {
             Ok((hello, since_error)) => {
                 let mut session =
-                    match Session::start(conn, hello, outbox.clone(), shared.clone()).await {
+                    match Box::pin(Session::start(conn, hello, outbox.clone(), shared.clone()))
+                        .await
+                    {
                         Ok(session) => session,
                         Err(err) => {
                             fatal(&outbox, &shared, &err);
@@ -268,7 +270,9 @@ where
             }
             Ok(Some(Ok(_))) => continue, // pong: it counts as activity
         };
-        if let Step::Fatal(err) = session.handle(bytes).await {
+        // Boxed: an idle connection's task should not carry the largest message
+        // handler's state (a few KiB) for its whole life.
+        if let Step::Fatal(err) = Box::pin(session.handle(bytes)).await {
             fatal(outbox, shared, &err);
             return EndReason::Fatal(err.code);
         }
