@@ -28,13 +28,6 @@ pub const MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 /// Makes the connection for a target (the real worker, or a test's fake).
 pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
 
-/// A relay found on the LAN (filled by discovery, a later feature).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundRelay {
-    pub name: String,
-    pub address: String,
-}
-
 pub struct AppOptions {
     pub paths: Paths,
     pub launch: Launch,
@@ -65,7 +58,10 @@ pub struct ConnectForm {
     pub tried: bool,
     pub host_error: Option<String>,
     pub hosting_starting: bool,
-    pub found: Vec<FoundRelay>,
+    /// Relays seen on the LAN (empty while discovery is off).
+    pub found: crate::discovery::FoundList,
+    /// A found relay that needs a token: the form asks for it before joining.
+    pub token_for: Option<String>,
     /// The app icon, shown above the form (uploaded once).
     pub icon: Option<egui::TextureHandle>,
 }
@@ -114,6 +110,17 @@ pub struct SnapwireApp {
     ctx: Arc<OnceLock<egui::Context>>,
     repaint: Repaint,
     title: String,
+    /// Looking for relays on the LAN (off unless [`SnapwireApp::start_discovery`] was called).
+    discovery: Option<crate::discovery::Discovery>,
+    /// Files waiting for "Send" on the send sheet.
+    pub sheet: Option<ui::send_sheet::SendSheet>,
+    /// Files given on the command line, sent once the room shows (`true`: without asking).
+    pending_open: Option<(Vec<PathBuf>, bool)>,
+    /// Images from others that arrived while the window was unfocused.
+    pub attention: crate::attention::Attention,
+    /// Announce a hosted room on the LAN (the binary turns it on unless `--no-discovery`).
+    pub advertise: bool,
+    advertiser: Option<snapwire_relay::discovery::Advertiser>,
 }
 
 impl SnapwireApp {
@@ -167,6 +174,12 @@ impl SnapwireApp {
             ctx,
             repaint,
             title: String::new(),
+            discovery: None,
+            sheet: None,
+            pending_open: None,
+            attention: crate::attention::Attention::new(),
+            advertise: false,
+            advertiser: None,
         };
         match options.launch {
             Launch::ConnectView => {}
@@ -174,6 +187,41 @@ impl SnapwireApp {
             Launch::Host { listen, name, room } => app.start_hosting(listen, name, room),
         }
         app
+    }
+
+    /// Lists relays from `source` in the connect view, live, until the app ends.
+    pub fn start_discovery(&mut self, source: crate::discovery::SourceMaker) {
+        self.discovery = Some(crate::discovery::Discovery::spawn(
+            source,
+            Arc::clone(&self.repaint),
+        ));
+    }
+
+    /// The window title as last set ("(3) Snapwire — room" while images wait unseen).
+    pub fn window_title(&self) -> &str {
+        &self.title
+    }
+
+    /// True while relays on the LAN are being looked for.
+    pub fn discovering(&self) -> bool {
+        self.discovery.is_some()
+    }
+
+    /// One click on a found relay: fill the address and join, or ask for its token first.
+    pub fn join_found(&mut self, relay: &crate::discovery::FoundRelay) {
+        let Some(address) = crate::discovery::typed_address(relay) else {
+            return;
+        };
+        if self.form.fields.server != address {
+            self.form.fields.token.clear();
+        }
+        self.form.fields.server = address;
+        if relay.needs_token && self.form.fields.token.trim().is_empty() {
+            self.form.token_for = Some(relay.instance.clone());
+            return;
+        }
+        self.form.token_for = None;
+        self.submit_form();
     }
 
     /// Starts talking to a relay and shows the room.
@@ -271,6 +319,8 @@ impl SnapwireApp {
     pub fn leave(&mut self) {
         self.net = None;
         self.target = None;
+        // Withdrawn with the room.
+        self.advertiser = None;
         if let Some(hosted) = self.hosting.take() {
             // Stopping waits for connections to close; not on the UI thread.
             let _ = std::thread::Builder::new()
@@ -283,6 +333,8 @@ impl SnapwireApp {
     /// Stops everything; the window is closing.
     pub fn shutdown(&mut self) {
         self.net = None;
+        self.advertiser = None;
+        self.discovery = None;
         if let Some(hosted) = self.hosting.take() {
             hosted.stop();
         }
@@ -292,6 +344,42 @@ impl SnapwireApp {
         self.model
             .limits
             .map_or(media::DEFAULT_MAX_IMAGE_BYTES, |l| l.max_image_bytes)
+    }
+
+    /// Files from "Open with Snapwire": the send sheet once the room shows, or
+    /// straight away with `yes` (`--yes`).
+    pub fn open_files(&mut self, paths: Vec<PathBuf>, yes: bool) {
+        if !paths.is_empty() {
+            self.pending_open = Some((paths, yes));
+        }
+    }
+
+    /// Shows the send sheet for `paths` (added to what it already lists).
+    pub fn open_sheet(&mut self, paths: Vec<PathBuf>) {
+        let mut all = self.sheet.take().map(|s| s.paths()).unwrap_or_default();
+        all.extend(paths);
+        self.sheet = Some(ui::send_sheet::SendSheet::open(
+            all,
+            Arc::clone(&self.repaint),
+        ));
+    }
+
+    /// "Send" on the sheet: its files with the chosen size and metadata options.
+    pub fn send_sheet(&mut self) {
+        let Some(sheet) = self.sheet.take() else {
+            return;
+        };
+        let options = media::SendOptions {
+            strip_metadata: !self.form.fields.keep_metadata,
+            smaller: sheet.smaller,
+        };
+        self.save_settings();
+        for path in sheet.paths() {
+            let name = path
+                .file_name()
+                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+            self.send_source_with(&name, Source::File(path), options);
+        }
     }
 
     /// Sends files: each gets its entry at once, and is read and hashed on a worker.
@@ -305,6 +393,19 @@ impl SnapwireApp {
     }
 
     pub fn send_source(&mut self, name: &str, source: Source) {
+        let options = self.default_send_options();
+        self.send_source_with(name, source, options);
+    }
+
+    /// Originals, with metadata removed unless the setting keeps it.
+    pub fn default_send_options(&self) -> media::SendOptions {
+        media::SendOptions {
+            strip_metadata: !self.form.fields.keep_metadata,
+            smaller: false,
+        }
+    }
+
+    pub fn send_source_with(&mut self, name: &str, source: Source, options: media::SendOptions) {
         let Ok(id) = settings::random_hex16() else {
             self.room.hint = Some("Could not make an id for this item".into());
             return;
@@ -315,6 +416,7 @@ impl SnapwireApp {
             id,
             source,
             max_bytes: self.max_image_bytes(),
+            options,
         };
         self.backlog.push_back(job);
         self.flush_backlog();
@@ -408,6 +510,9 @@ impl SnapwireApp {
     /// Drains every channel; runs each frame, also while the window is hidden.
     pub fn logic(&mut self, ctx: &egui::Context) {
         let _ = self.ctx.set(ctx.clone());
+        if let Some(discovery) = &self.discovery {
+            discovery.drain(&mut self.form.found);
+        }
 
         if let Some(rx) = &self.host_start
             && let Ok(result) = rx.try_recv()
@@ -417,6 +522,12 @@ impl SnapwireApp {
             let (name, room) = self.host_identity.take().unwrap_or_default();
             match result {
                 Ok(hosted) => {
+                    if self.advertise && !hosted.bound.ip().is_loopback() {
+                        match crate::discovery::advertise(&name, hosted.port) {
+                            Ok(advertiser) => self.advertiser = Some(advertiser),
+                            Err(e) => tracing::warn!(error = %e, "cannot announce the room"),
+                        }
+                    }
                     let target = Target {
                         url: hosted.local_url.clone(),
                         name,
@@ -438,7 +549,7 @@ impl SnapwireApp {
         {
             self.pick = None;
             match answer {
-                Some(paths) if !paths.is_empty() => self.send_files(paths),
+                Some(paths) if !paths.is_empty() => self.open_sheet(paths),
                 _ => {
                     self.room.hint = Some(
                         "No images chosen. If no file dialog appeared, drag images onto this \
@@ -464,12 +575,19 @@ impl SnapwireApp {
 
         while let Some(done) = self.media.try_recv() {
             match done {
-                Done::Prepared { id, result } => {
+                Done::Prepared {
+                    id,
+                    result,
+                    metadata,
+                } => {
                     let image = result.as_ref().ok().cloned();
                     self.model.apply(Event::Prepared {
                         id: id.clone(),
                         result,
                     });
+                    if let Some(outcome) = metadata {
+                        self.model.set_note(&id, outcome.words());
+                    }
                     let accepted = self
                         .model
                         .by_local_id(&id)
@@ -492,13 +610,27 @@ impl SnapwireApp {
                 }
             }
         }
+        if matches!(self.view, View::Room)
+            && let Some((paths, yes)) = self.pending_open.take()
+        {
+            if yes {
+                self.send_files(paths);
+            } else {
+                self.open_sheet(paths);
+            }
+        }
         if std::mem::take(&mut self.check_memory) {
             self.spill_over_budget();
         }
         self.flush_backlog();
 
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        if self.attention.set_focused(focused) {
+            // Back to the window: bring the newest into view (best effort).
+            self.room.timeline.scroll_to_bottom = true;
+        }
         let title = match (&self.view, &self.model.room) {
-            (View::Room, Some(room)) => format!("Snapwire — {room}"),
+            (View::Room, Some(room)) => self.attention.title(&format!("Snapwire — {room}")),
             _ => "Snapwire".to_owned(),
         };
         if title != self.title {
@@ -570,6 +702,16 @@ impl SnapwireApp {
     }
 
     fn apply_net_event(&mut self, event: Event) {
+        // An image from someone else, live (not history): counted while the window is away.
+        let arriving = match &event {
+            Event::ImageComplete { sid, .. } => self
+                .model
+                .entries
+                .iter()
+                .find(|e| e.sid == Some(*sid) && !e.own && !e.history)
+                .map(|e| e.key),
+            _ => None,
+        };
         if matches!(event, Event::ImageComplete { .. }) {
             self.check_memory = true;
         }
@@ -584,6 +726,15 @@ impl SnapwireApp {
             _ => Vec::new(),
         };
         self.model.apply(event);
+        if let Some(key) = arriving
+            && self
+                .model
+                .entry(key)
+                .and_then(|e| e.image())
+                .is_some_and(|i| i.state == ImageState::Ready)
+        {
+            self.attention.image_arrived(key);
+        }
         if !before.is_empty() {
             let now: std::collections::HashSet<_> =
                 self.model.entries.iter().map(|e| e.key).collect();
@@ -624,10 +775,10 @@ impl SnapwireApp {
             (images, paths)
         });
         if !dropped.is_empty() {
-            self.send_files(dropped);
+            self.open_sheet(dropped);
         }
         if !paths.is_empty() {
-            self.send_files(paths);
+            self.open_sheet(paths);
         }
         for image in images {
             self.send_source("pasted image.png", Source::Pasted(image));
@@ -640,6 +791,11 @@ impl SnapwireApp {
             View::Connect => ui::connect::show(ui, self),
             View::Room => {
                 self.take_dropped_and_pasted(ui.ctx());
+                match ui::send_sheet::show(ui, self) {
+                    Some(ui::send_sheet::Choice::Send) => self.send_sheet(),
+                    Some(ui::send_sheet::Choice::Close) => self.sheet = None,
+                    None => {}
+                }
                 ui::status::show(ui, self);
                 ui::composer::show(ui, self);
                 egui::CentralPanel::default().show(ui, |ui| {

@@ -38,6 +38,15 @@ pub struct Cli {
     /// Address the hosted relay listens on.
     #[arg(long, value_name = "ADDR", requires = "host", default_value_t = crate::host::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Neither look for relays on the network nor announce a hosted room (mDNS).
+    #[arg(long)]
+    pub no_discovery: bool,
+    /// Send the FILEs without asking first.
+    #[arg(long, short = 'y', requires = "files")]
+    pub yes: bool,
+    /// Images to send to the room (PNG, JPEG, GIF, WebP, BMP), after one confirmation.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// What to do at start.
@@ -78,6 +87,7 @@ impl Cli {
             name,
             room,
             token: self.token.clone().unwrap_or_default(),
+            ..saved.clone()
         };
         settings::validate_form(&form)
             .map(Launch::Connect)
@@ -127,6 +137,28 @@ mod tests {
             ..Settings::default()
         };
         assert!(matches!(cli.launch(&saved), Ok(Launch::Connect(t)) if t.name == "Ben"));
+    }
+
+    #[test]
+    fn files_and_yes() {
+        let cli =
+            parse(&["--server", "h", "--name", "Ana", "a.png", "dir/b c.jpg"]).expect("parse");
+        assert_eq!(
+            cli.files,
+            [
+                std::path::PathBuf::from("a.png"),
+                std::path::PathBuf::from("dir/b c.jpg")
+            ]
+        );
+        assert!(!cli.yes && !cli.no_discovery);
+        assert!(matches!(
+            cli.launch(&Settings::default()),
+            Ok(Launch::Connect(_))
+        ));
+        let cli = parse(&["--yes", "--no-discovery", "x.png"]).expect("parse");
+        assert!(cli.yes && cli.no_discovery);
+        assert_eq!(cli.launch(&Settings::default()), Ok(Launch::ConnectView));
+        assert!(parse(&["--yes"]).is_err(), "--yes needs files");
     }
 
     #[test]

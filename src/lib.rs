@@ -9,17 +9,22 @@
 //! - [`app`]: the eframe app tying them together; [`ui`]: one file per view.
 //! - [`settings`], [`cli`], [`picker`], [`host`]: settings and secret, flags,
 //!   the file dialog behind a trait, the in-process relay.
+//! - [`discovery`], [`privacy`], [`attention`]: relays found on the LAN,
+//!   metadata and size before sending, the unseen-images count in the title.
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → UI, and
 //! UI → [`net::Command`] → socket.
 
 pub mod app;
+pub mod attention;
 pub mod cli;
+pub mod discovery;
 pub mod host;
 pub mod icon;
 pub mod media;
 pub mod net;
 pub mod picker;
+pub mod privacy;
 pub mod settings;
 pub mod state;
 pub mod textures;

@@ -56,9 +56,13 @@ fn main() -> anyhow::Result<()> {
         "snapwire",
         options,
         Box::new(move |_cc| {
-            Ok(Box::new(SnapwireApp::new(AppOptions::native(
-                paths, launch,
-            ))))
+            let mut app = SnapwireApp::new(AppOptions::native(paths, launch));
+            if !cli.no_discovery {
+                app.start_discovery(snapwire::discovery::mdns());
+                app.advertise = true;
+            }
+            app.open_files(cli.files, cli.yes);
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))

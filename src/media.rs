@@ -18,6 +18,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use sha2::{Digest, Sha256};
 use snapwire_relay::protocol::{ImageFormat, validate};
 
+use crate::privacy::{self, MetadataOutcome};
 use crate::state::{EntryKey, ImageMeta, PreparedImage};
 
 /// Largest width or height we decode; larger images are refused, not decoded.
@@ -49,6 +50,115 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         format!("{:.1} GB", b / (K * K * K))
     }
+}
+
+/// How one send treats its images (chosen in the send sheet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Remove EXIF/XMP (location, camera) before sending; on by default.
+    pub strip_metadata: bool,
+    /// Longest side 2048 px, re-encoded; off by default.
+    pub smaller: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        Self {
+            strip_metadata: true,
+            smaller: false,
+        }
+    }
+}
+
+/// Reads the file, applies `options` (smaller, then metadata removal), and
+/// prepares what is left: the hash and preview are of the bytes that are sent.
+pub fn prepare_with(
+    name: &str,
+    bytes: Bytes,
+    max_bytes: u64,
+    options: SendOptions,
+) -> Result<(PreparedImage, MetadataOutcome), String> {
+    let format = ImageFormat::sniff(&bytes)
+        .ok_or_else(|| format!("{name} is not a PNG, JPEG, GIF, WebP or BMP image"))?;
+    let mut bytes = bytes;
+    let mut outcome = MetadataOutcome::Kept;
+    let mut format = format;
+    if options.smaller
+        && let Some(small) =
+            privacy::make_smaller(&bytes, format).map_err(|e| format!("{name}: {e}"))?
+    {
+        format = ImageFormat::sniff(&small).unwrap_or(format);
+        bytes = small;
+        // A fresh encode carries no metadata whatever the setting.
+        outcome = MetadataOutcome::Removed;
+    }
+    if options.strip_metadata && outcome == MetadataOutcome::Kept {
+        let (stripped, removed) =
+            privacy::strip_metadata(bytes, format).map_err(|e| format!("{name}: {e}"))?;
+        bytes = stripped;
+        outcome = if removed {
+            MetadataOutcome::Removed
+        } else {
+            MetadataOutcome::NoneFound
+        };
+    }
+    // "x.png" made smaller is a JPEG now: its name says so.
+    let named = std::path::Path::new(name)
+        .extension()
+        .and_then(image::ImageFormat::from_extension);
+    let name = match named {
+        Some(named) if named != to_image_format(format) => {
+            format!(
+                "{}.{}",
+                std::path::Path::new(name)
+                    .file_stem()
+                    .map_or_else(|| "image".into(), |s| s.to_string_lossy()),
+                format.extension()
+            )
+        }
+        _ => name.to_owned(),
+    };
+    prepare_bytes(&name, bytes, max_bytes).map(|p| (p, outcome))
+}
+
+/// Reads a file and prepares it with `options`. With "Smaller", a file up to
+/// [`SMALLER_READ_LIMIT`] is read, since what is sent is the smaller version.
+pub fn prepare_file_with(
+    path: &Path,
+    max_bytes: u64,
+    options: SendOptions,
+) -> Result<(PreparedImage, MetadataOutcome), String> {
+    let shown = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let limit = if options.smaller {
+        max_bytes.max(SMALLER_READ_LIMIT)
+    } else {
+        max_bytes
+    };
+    let bytes = read_limited(path, &shown, limit)?;
+    prepare_with(&shown, bytes, max_bytes, options)
+}
+
+/// The largest file "Smaller" reads (what it sends is much smaller).
+pub const SMALLER_READ_LIMIT: u64 = 256 * 1024 * 1024;
+
+fn read_limited(path: &Path, shown: &str, limit: u64) -> Result<Bytes, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: cannot read it ({e})"))?;
+    if meta.is_dir() {
+        return Err(format!("{shown} is a folder, not an image"));
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "{shown} is {}; the relay accepts images up to {}",
+            human_size(meta.len()),
+            human_size(limit)
+        ));
+    }
+    std::fs::read(path)
+        .map(Bytes::from)
+        .map_err(|e| format!("{shown}: cannot read it ({e})"))
 }
 
 /// Reads a file and prepares it for sending. Errors are sentences for the timeline.
@@ -104,7 +214,7 @@ pub fn prepare_bytes(name: &str, bytes: Bytes, max_bytes: u64) -> Result<Prepare
     })
 }
 
-fn to_image_format(format: ImageFormat) -> image::ImageFormat {
+pub fn to_image_format(format: ImageFormat) -> image::ImageFormat {
     match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
@@ -231,6 +341,7 @@ pub enum Job {
         id: String,
         source: Source,
         max_bytes: u64,
+        options: SendOptions,
     },
     Decode {
         key: TexKey,
@@ -249,6 +360,8 @@ pub enum Done {
     Prepared {
         id: String,
         result: Result<PreparedImage, String>,
+        /// What happened to its metadata (when it could be prepared).
+        metadata: Option<MetadataOutcome>,
     },
     Decoded {
         key: TexKey,
@@ -344,14 +457,23 @@ fn run_job(job: Job) -> Done {
             id,
             source,
             max_bytes,
+            options,
         } => {
             let result = match source {
-                Source::File(path) => prepare_file(&path, max_bytes),
-                Source::Bytes { name, bytes } => prepare_bytes(&name, bytes, max_bytes),
+                Source::File(path) => prepare_file_with(&path, max_bytes, options),
+                Source::Bytes { name, bytes } => prepare_with(&name, bytes, max_bytes, options),
                 Source::Pasted(image) => encode_png(&image)
-                    .and_then(|png| prepare_bytes("pasted image.png", png, max_bytes)),
+                    .and_then(|png| prepare_with("pasted image.png", png, max_bytes, options)),
             };
-            Done::Prepared { id, result }
+            let (result, metadata) = match result {
+                Ok((prepared, outcome)) => (Ok(prepared), Some(outcome)),
+                Err(e) => (Err(e), None),
+            };
+            Done::Prepared {
+                id,
+                result,
+                metadata,
+            }
         }
         Job::Decode {
             key,

@@ -24,6 +24,8 @@ pub struct Settings {
     pub name: String,
     pub room: String,
     pub token: String,
+    /// Send pictures with their EXIF/XMP (location, camera); off by default.
+    pub keep_metadata: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             name: String::new(),
             room: validate::DEFAULT_ROOM.to_owned(),
             token: String::new(),
+            keep_metadata: false,
         }
     }
 }
@@ -318,6 +321,7 @@ mod tests {
             name: "   ".into(),
             room: ".x".into(),
             token: String::new(),
+            ..Settings::default()
         };
         let errors = validate_form(&form).expect_err("bad form");
         assert!(errors.server.is_some() && errors.name.is_some() && errors.room.is_some());
@@ -326,6 +330,7 @@ mod tests {
             name: " Ana ".into(),
             room: String::new(),
             token: " t ".into(),
+            ..Settings::default()
         };
         let target = validate_form(&good).expect("good form");
         assert_eq!(target.name, "Ana");
@@ -343,6 +348,7 @@ mod tests {
             name: "Ana".into(),
             room: "r".into(),
             token: "t".into(),
+            keep_metadata: true,
         };
         save(&paths.settings_file, &s).expect("save");
         assert_eq!(load(&paths.settings_file), s);

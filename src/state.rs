@@ -75,6 +75,8 @@ pub struct ImageItem {
     /// Where the full image went when it left memory (see `Model::spilled`).
     pub spilled: Option<std::path::PathBuf>,
     pub state: ImageState,
+    /// Said next to our own sent image: "metadata removed", "original"…
+    pub note: Option<String>,
 }
 
 impl ImageItem {
@@ -297,6 +299,15 @@ impl Model {
         }
     }
 
+    /// Puts a short note on our own image `id` (what happened to its metadata).
+    pub fn set_note(&mut self, id: &str, note: impl Into<String>) {
+        if let Some(i) = self.index_of_local(id)
+            && let Some(image) = self.image_mut(i)
+        {
+            image.note = Some(note.into());
+        }
+    }
+
     /// Bytes of full images held in memory.
     pub fn bytes_in_memory(&self) -> usize {
         self.entries
@@ -356,6 +367,7 @@ impl Model {
                 bytes: None,
                 spilled: None,
                 state: ImageState::Preparing,
+                note: None,
             }),
         })
     }
@@ -501,6 +513,7 @@ impl Model {
                         bytes: None,
                         spilled: None,
                         state: ImageState::Streaming { received: 0 },
+                        note: None,
                     }),
                 });
             }

@@ -124,6 +124,12 @@ fn has_text(h: &Harness<'static, SnapwireApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 
+/// Picked and dropped files wait on the send sheet; "Send to the room" sends them.
+fn confirm_sheet(h: &mut Harness<'static, SnapwireApp>) {
+    step_until(h, "the send sheet", |h| has_text(h, "Send to the room"));
+    h.get_by_label("Send to the room").click();
+}
+
 fn emit(net: &Slot, event: Event) {
     let guard = net.lock().expect("lock");
     let fake = guard.as_ref().expect("connected");
@@ -221,6 +227,7 @@ fn sending_through_the_picker_shows_progress_then_the_sent_image() {
     });
 
     s.harness.get_by_label("Send images…").click();
+    confirm_sheet(&mut s.harness);
     let mut sent = None;
     step_until(&mut s.harness, "the image handed to the connection", |_| {
         if let Some(Command::SendImage { id, image }) = next_command(&s.net) {
@@ -550,6 +557,7 @@ fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
         .input_mut()
         .dropped_files
         .push(Arc::new(Dropped(file.clone())));
+    confirm_sheet(&mut s.harness);
     let image = next_image(&mut s, "the dropped file sent");
     assert_eq!(image.meta.name, "dropped.png");
 
@@ -563,6 +571,7 @@ fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
     s.harness.memory_mut_focus();
     s.harness
         .event(egui::Event::Paste(format!("file://{}", file.display())));
+    confirm_sheet(&mut s.harness);
     let image = next_image(&mut s, "the pasted file sent");
     assert_eq!(image.meta.name, "dropped.png");
     assert!(
@@ -653,6 +662,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
         has_text(h, "message 8") && h.state().room.timeline.at_bottom
     });
     s.harness.get_by_label("Send images…").click();
+    confirm_sheet(&mut s.harness);
     let image = next_image(&mut s, "the picked image");
     let id = s
         .harness
@@ -765,6 +775,7 @@ fn cancel_stops_an_upload_and_says_so() {
     let mut s = setup(connected_launch(), Some(vec![file]));
     emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
     s.harness.get_by_label("Send images…").click();
+    confirm_sheet(&mut s.harness);
     let mut id = None;
     let net = Arc::clone(&s.net);
     step_until(&mut s.harness, "the upload handed over", |_| {

@@ -115,19 +115,7 @@ fn form(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
         }
     });
 
-    if !app.form.found.is_empty() {
-        ui.add_space(12.0);
-        ui.label(RichText::new("Relays on your network").strong());
-        let found = app.form.found.clone();
-        for relay in found {
-            if ui
-                .link(format!("{} — {}", relay.name, relay.address))
-                .clicked()
-            {
-                app.form.fields.server = relay.address;
-            }
-        }
-    }
+    found_relays(ui, app, width);
 
     ui.add_space(18.0);
     ui.separator();
@@ -151,5 +139,67 @@ fn form(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
     }
     if let Some(e) = &app.form.host_error {
         ui.colored_label(ERROR_COLOR, e);
+    }
+}
+
+/// Relays seen on the LAN: one click joins (asking for a token first when the relay needs one).
+fn found_relays(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
+    if app.form.found.relays.is_empty() {
+        if app.discovering() {
+            ui.add_space(10.0);
+            let words = match &app.form.found.error {
+                Some(e) => format!("Cannot look for relays on your network: {e}"),
+                None => "Looking for relays on your network…".to_owned(),
+            };
+            ui.label(RichText::new(words).small().weak());
+        }
+        return;
+    }
+    ui.add_space(14.0);
+    ui.label(RichText::new("Relays on your network").strong());
+    ui.add_space(2.0);
+    let mut join = None;
+    for relay in &app.form.found.relays {
+        let address = crate::discovery::typed_address(relay).unwrap_or_default();
+        let mut text = format!("{}   {address}", relay.instance);
+        if relay.needs_token {
+            text.push_str("   · needs a token");
+        }
+        let button = egui::Button::new(text).min_size(egui::vec2(width, 28.0));
+        if ui
+            .add(button)
+            .on_hover_text("Join this relay with your name and room")
+            .clicked()
+        {
+            join = Some(relay.clone());
+        }
+    }
+    if let Some(relay) = join {
+        app.join_found(&relay);
+    }
+    if let Some(instance) = app.form.token_for.clone() {
+        ui.add_space(6.0);
+        ui.label(format!("“{instance}” needs an access token:"));
+        let edit = egui::TextEdit::singleline(&mut app.form.fields.token)
+            .id(egui::Id::unique("found-token"))
+            .password(true)
+            .hint_text("access token")
+            .desired_width(width - 80.0);
+        let response = ui
+            .horizontal(|ui| {
+                let r = ui.add(edit);
+                let join = ui.button("Join").clicked();
+                (r, join)
+            })
+            .inner;
+        let (field, clicked) = response;
+        if ui.memory(|m| m.focused().is_none()) {
+            field.request_focus();
+        }
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (clicked || entered) && !app.form.fields.token.trim().is_empty() {
+            app.form.token_for = None;
+            app.submit_form();
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod composer;
 pub mod connect;
+pub mod send_sheet;
 pub mod status;
 pub mod timeline;
 
@@ -75,7 +76,7 @@ mod glyph_tests {
         let ctx = egui::Context::default();
         ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Panic);
         let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
-            ui.label("✔ sent · seen by — “Send images…” ⬇ ×");
+            ui.label("✔ sent · seen by — “Send images…” ⬇ × ≈");
         });
         output.textures_delta.clear();
     }

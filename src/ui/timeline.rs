@@ -505,10 +505,13 @@ fn draw_image(
             );
         }
     }
-    let meta_line = match &image.meta {
+    let mut meta_line = match &image.meta {
         Some(m) if m.size > 0 => format!("{} · {}", image.name(), human_size(m.size)),
         _ => image.name().to_owned(),
     };
+    if let Some(note) = &image.note {
+        meta_line = format!("{meta_line} · {note}");
+    }
     response.on_hover_text(&meta_line);
 
     let total = image.meta.as_ref().map_or(0, |m| m.size);
