@@ -141,12 +141,21 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> Option<Choice> {
                 .map_or_else(|| "…".to_owned(), human_size)
         };
         let (original, smaller) = (total(false), total(true));
+        // Small JPEGs and GIFs go as they are even with "Smaller": say so instead of "≈ same".
+        let nothing_shrinks =
+            sheet.total(false).is_some() && sheet.total(false) == sheet.total(true);
+        if nothing_shrinks {
+            sheet.smaller = false;
+        }
         ui.radio_value(&mut sheet.smaller, false, format!("Original ({original})"));
-        ui.radio_value(
-            &mut sheet.smaller,
-            true,
-            format!("Smaller (≈ {smaller}): at most 2048 px, JPEG"),
-        );
+        ui.add_enabled_ui(!nothing_shrinks, |ui| {
+            let words = if nothing_shrinks {
+                "Smaller: already small enough".to_owned()
+            } else {
+                format!("Smaller (≈ {smaller}): at most 2048 px, JPEG")
+            };
+            ui.radio_value(&mut sheet.smaller, true, words);
+        });
         ui.add_space(4.0);
         let mut strip = !*keep_metadata;
         ui.checkbox(&mut strip, "Remove location and camera data (EXIF/XMP)")
