@@ -88,6 +88,8 @@ pub struct SnapwireApp {
     pub room: RoomView,
     pub textures: TextureCache,
     pub media: MediaWorker,
+    /// Viewer, gallery, saving and copying.
+    pub keep: crate::keep::Keep,
     pub target: Option<Target>,
     net: Option<NetHandle>,
     connector: Connector,
@@ -157,6 +159,7 @@ impl SnapwireApp {
             },
             textures: TextureCache::default(),
             media: MediaWorker::spawn(Arc::clone(&repaint)),
+            keep: crate::keep::Keep::default(),
             target: None,
             net: None,
             connector: options.connector,
@@ -230,6 +233,7 @@ impl SnapwireApp {
         self.model = Model::new(validate::user_id(&self.secret));
         self.room.timeline = ui::timeline::TimelineState::default();
         self.textures = TextureCache::default();
+        self.keep.reset();
         match (self.connector)(
             target.clone(),
             self.secret.clone(),
@@ -622,6 +626,7 @@ impl SnapwireApp {
         if std::mem::take(&mut self.check_memory) {
             self.spill_over_budget();
         }
+        self.keep_logic(ctx);
         self.flush_backlog();
 
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
@@ -796,9 +801,17 @@ impl SnapwireApp {
                     Some(ui::send_sheet::Choice::Close) => self.sheet = None,
                     None => {}
                 }
+                if ui::viewer::show(ui, self) {
+                    return;
+                }
                 ui::status::show(ui, self);
+                crate::keep::tabs(ui, self);
                 ui::composer::show(ui, self);
                 egui::CentralPanel::default().show(ui, |ui| {
+                    if self.keep.show_gallery {
+                        ui::gallery::show(ui, self);
+                        return;
+                    }
                     let actions = ui::timeline::show(
                         ui,
                         &self.model,
@@ -807,9 +820,7 @@ impl SnapwireApp {
                         &self.media,
                     );
                     for action in actions {
-                        match action {
-                            ui::timeline::Action::Cancel(id) => self.cancel(&id),
-                        }
+                        self.keep_action(action);
                     }
                 });
                 ui::composer::drop_overlay(ui);

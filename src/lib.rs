@@ -18,9 +18,12 @@
 pub mod app;
 pub mod attention;
 pub mod cli;
+pub mod clipboard;
 pub mod discovery;
+pub mod export;
 pub mod host;
 pub mod icon;
+pub mod keep;
 pub mod media;
 pub mod net;
 pub mod picker;

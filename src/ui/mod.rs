@@ -3,8 +3,10 @@
 pub mod composer;
 pub mod connect;
 pub mod send_sheet;
+pub mod gallery;
 pub mod status;
 pub mod timeline;
+pub mod viewer;
 
 use chrono::TimeZone;
 

@@ -59,6 +59,11 @@ impl Default for TimelineState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Cancel(String),
+    /// Show this image in the viewer.
+    Open(EntryKey),
+    Save(EntryKey),
+    CopyImage(EntryKey),
+    CopyText(String),
 }
 
 /// The size an image is shown at: fits the box, keeps the aspect ratio, never tiny.
@@ -312,7 +317,13 @@ fn draw_row(
                     header(ui, entry);
                     match &entry.body {
                         Body::Text { text, failed } => {
-                            ui.add(egui::Label::new(text.as_str()).wrap());
+                            ui.add(egui::Label::new(text.as_str()).wrap())
+                                .on_hover_text("Right-click to copy")
+                                .context_menu(|ui| {
+                                    if ui.button("Copy text").clicked() {
+                                        actions.push(Action::CopyText(text.clone()));
+                                    }
+                                });
                             footer_text(ui, entry, failed.as_deref());
                         }
                         Body::Image(image) => {
@@ -427,7 +438,35 @@ fn draw_image(
     }
 
     let size = display_size(dims(image, textures, key, row), max_width);
-    let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+    // Images whose bytes are here open in the viewer; right-click saves or copies.
+    let openable = crate::keep::entry_data(entry).is_some();
+    let sense = if openable {
+        Sense::click()
+    } else {
+        Sense::hover()
+    };
+    let (rect, response) = ui.allocate_exact_size(size, sense);
+    if openable {
+        let label = format!("Open {}", image.name());
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+        if response.clicked() {
+            actions.push(Action::Open(key));
+        }
+        if response.hovered() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
+        }
+        response.context_menu(|ui| {
+            if ui.button("Open").clicked() {
+                actions.push(Action::Open(key));
+            }
+            if ui.button("Save…").clicked() {
+                actions.push(Action::Save(key));
+            }
+            if ui.button("Copy image").clicked() {
+                actions.push(Action::CopyImage(key));
+            }
+        });
+    }
     let ppp = ui.ctx().pixels_per_point();
     let max_side = (size.x.max(size.y) * ppp).ceil() as u32;
     let painter = ui.painter_at(rect);

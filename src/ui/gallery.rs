@@ -1,0 +1,290 @@
+//! The gallery: every image of the room in a grid, with sender and time.
+//! Click opens the viewer; Ctrl+click or the checkbox selects, Shift+click
+//! selects a range; "Save selected" / "Save all" write into a folder on
+//! another thread. Only the rows on screen are laid out, and thumbnails come
+//! from the timeline's texture cache (same keys, same sizes, same eviction).
+
+use std::collections::BTreeSet;
+
+use egui::{Color32, Rect, RichText, Sense, Stroke, StrokeKind, Vec2, pos2, vec2};
+
+use crate::app::SnapwireApp;
+use crate::media::TexKey;
+use crate::state::EntryKey;
+use crate::textures::Slot;
+
+/// Thumbnail side and caption height, in points.
+const THUMB: f32 = 160.0;
+const CAPTION: f32 = 36.0;
+const GAP: f32 = 10.0;
+
+#[derive(Default)]
+pub struct GalleryState {
+    pub selected: BTreeSet<EntryKey>,
+    /// Where a Shift+click range starts.
+    anchor: Option<EntryKey>,
+    /// Cells laid out in the last frame.
+    pub cells_drawn: usize,
+}
+
+enum Click {
+    Open(EntryKey),
+    Toggle(EntryKey),
+    Range(EntryKey),
+}
+
+pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
+    let keys = app.viewable_keys();
+    // Selections of images that left the room go with them.
+    app.keep.gallery.selected.retain(|k| keys.contains(k));
+    let selected = app.keep.gallery.selected.len();
+    let saving = app.keep.save.is_some();
+
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("{} images", keys.len())).strong());
+        ui.separator();
+        if ui.button("Select all").clicked() {
+            app.keep.gallery.selected = keys.iter().copied().collect();
+        }
+        if ui
+            .add_enabled(selected > 0, egui::Button::new("Select none"))
+            .clicked()
+        {
+            app.keep.gallery.selected.clear();
+        }
+        ui.separator();
+        let save_selected = format!("Save selected ({selected})…");
+        if ui
+            .add_enabled(selected > 0 && !saving, egui::Button::new(save_selected))
+            .on_hover_text("Choose a folder; existing files are never replaced")
+            .clicked()
+        {
+            let chosen: Vec<EntryKey> = keys
+                .iter()
+                .copied()
+                .filter(|k| app.keep.gallery.selected.contains(k))
+                .collect();
+            app.save_images(&chosen);
+        }
+        if ui
+            .add_enabled(!keys.is_empty() && !saving, egui::Button::new("Save all…"))
+            .on_hover_text("Choose a folder; existing files are never replaced")
+            .clicked()
+        {
+            app.save_images(&keys);
+        }
+    });
+    ui.label(
+        RichText::new("Click to open · Ctrl+click or the box to select · Shift+click for a range")
+            .small()
+            .weak(),
+    );
+    ui.add_space(4.0);
+
+    if keys.is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label(RichText::new("No images in this room yet.").weak());
+        });
+        return;
+    }
+
+    let width = ui.available_width();
+    let columns = (((width + GAP) / (THUMB + GAP)).floor() as usize).max(1);
+    let rows = keys.len().div_ceil(columns);
+    let index_of: std::collections::HashMap<EntryKey, usize> = app
+        .model
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.key, i))
+        .collect();
+    let mut clicks = Vec::new();
+    let mut drawn = 0;
+    let mut span: Option<(usize, usize)> = None;
+    ui.spacing_mut().item_spacing = vec2(GAP, GAP);
+    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+        ui,
+        THUMB + CAPTION,
+        rows,
+        |ui, range| {
+            for row in range {
+                ui.horizontal(|ui| {
+                    for key in keys.iter().skip(row * columns).take(columns) {
+                        let entry_row = index_of.get(key).copied().unwrap_or(0);
+                        span = Some(match span {
+                            None => (entry_row, entry_row),
+                            Some((a, b)) => (a.min(entry_row), b.max(entry_row)),
+                        });
+                        drawn += 1;
+                        if let Some(click) = cell(ui, app, *key, entry_row) {
+                            clicks.push(click);
+                        }
+                    }
+                });
+            }
+        },
+    );
+    app.keep.gallery.cells_drawn = drawn;
+    if let Some((first, last)) = span {
+        app.textures.evict(first, last, &app.media);
+    }
+
+    for click in clicks {
+        let state = &mut app.keep.gallery;
+        match click {
+            Click::Open(key) => {
+                state.anchor = Some(key);
+                app.open_viewer(key);
+            }
+            Click::Toggle(key) => {
+                if !state.selected.remove(&key) {
+                    state.selected.insert(key);
+                }
+                state.anchor = Some(key);
+            }
+            Click::Range(key) => {
+                let from = state
+                    .anchor
+                    .and_then(|a| keys.iter().position(|k| *k == a))
+                    .unwrap_or(0);
+                let to = keys.iter().position(|k| *k == key).unwrap_or(0);
+                let (a, b) = (from.min(to), from.max(to));
+                state.selected.extend(keys[a..=b].iter().copied());
+            }
+        }
+    }
+}
+
+fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> Option<Click> {
+    let (rect, response) = ui.allocate_exact_size(vec2(THUMB, THUMB + CAPTION), Sense::click());
+    let entry = app.model.entry(key)?;
+    let image = entry.image()?;
+    let name = image.name().to_owned();
+    let dims = image
+        .meta
+        .as_ref()
+        .and_then(|m| Some((m.width?, m.height?)));
+    let from = entry.from.clone();
+    let ts = entry.ts;
+    let data = crate::keep::entry_data(entry);
+    let selected = app.keep.gallery.selected.contains(&key);
+
+    // Widgets placed inside the cell must not move the row's cursor.
+    let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+    let ui = &mut inner;
+    let thumb_rect = Rect::from_min_size(rect.min, Vec2::splat(THUMB));
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals().clone();
+    painter.rect_filled(thumb_rect, 6.0, visuals.extreme_bg_color);
+
+    // Same size as the timeline asks for, so both share one texture.
+    let shown = super::timeline::display_size(dims, 360.0);
+    let max_side = (shown.x.max(shown.y) * ui.ctx().pixels_per_point()).ceil() as u32;
+    let texture = match app.textures.get(TexKey::Full(key), row) {
+        Some(Slot::Ready { texture, full }) => Some((texture.id(), *full)),
+        Some(_) => None,
+        None => {
+            if let Some(data) = data {
+                app.textures
+                    .request(TexKey::Full(key), row, data, max_side, &app.media);
+            }
+            None
+        }
+    };
+    match texture {
+        Some((id, full)) => {
+            let (w, h) = dims.unwrap_or((full[0], full[1]));
+            let scale = (THUMB / w.max(1) as f32).min(THUMB / h.max(1) as f32);
+            let size = vec2(w as f32 * scale, h as f32 * scale);
+            let image_rect = Rect::from_center_size(thumb_rect.center(), size);
+            let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
+            painter.image(id, image_rect, uv, Color32::WHITE);
+        }
+        None => {
+            ui.put(
+                Rect::from_center_size(thumb_rect.center(), Vec2::splat(24.0)),
+                egui::Spinner::new(),
+            );
+        }
+    }
+    if selected {
+        painter.rect_filled(
+            thumb_rect,
+            6.0,
+            visuals.selection.bg_fill.gamma_multiply(0.3),
+        );
+        painter.rect_stroke(
+            thumb_rect,
+            6.0,
+            Stroke::new(3.0, visuals.selection.bg_fill),
+            StrokeKind::Inside,
+        );
+    } else if response.hovered() {
+        painter.rect_stroke(
+            thumb_rect,
+            6.0,
+            visuals.widgets.hovered.bg_stroke,
+            StrokeKind::Inside,
+        );
+    }
+
+    // Caption: sender and time.
+    let caption = Rect::from_min_max(pos2(rect.left(), thumb_rect.bottom() + 2.0), rect.max);
+    if let Some(user) = &from {
+        painter.text(
+            caption.left_top(),
+            egui::Align2::LEFT_TOP,
+            truncate(&user.name, 20),
+            egui::FontId::proportional(13.0),
+            super::user_color(&user.id),
+        );
+    }
+    painter.text(
+        caption.left_top() + vec2(0.0, 17.0),
+        egui::Align2::LEFT_TOP,
+        super::format_time(ts),
+        egui::FontId::proportional(11.0),
+        visuals.weak_text_color(),
+    );
+
+    let label = name.clone();
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+    let response = response.on_hover_text(&name);
+
+    // The checkbox sits on the thumbnail, above the cell (it gets its own clicks).
+    let mut checked = selected;
+    let box_rect = Rect::from_min_size(thumb_rect.min + vec2(6.0, 6.0), vec2(22.0, 22.0));
+    painter.rect_filled(box_rect, 4.0, Color32::from_black_alpha(120));
+    let check = ui.put(
+        box_rect.shrink(2.0),
+        egui::Checkbox::without_text(&mut checked),
+    );
+    let check_label = format!("Select {name}");
+    check.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::CheckBox, true, checked, &check_label)
+    });
+    if check.clicked() {
+        return Some(Click::Toggle(key));
+    }
+    if response.clicked() {
+        let modifiers = ui.input(|i| i.modifiers);
+        return Some(if modifiers.command || modifiers.ctrl {
+            Click::Toggle(key)
+        } else if modifiers.shift {
+            Click::Range(key)
+        } else {
+            Click::Open(key)
+        });
+    }
+    None
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
