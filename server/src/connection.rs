@@ -48,7 +48,7 @@ pub async fn run<S, W>(
             write_loop(sink, outbox.clone(), shared.clone(), writer_done.clone()).in_current_span(),
         );
 
-        let reason = match read_hello(&mut stream, &shared).await {
+        let reason = match read_hello(&mut stream, &outbox, &shared).await {
             Ok((hello, since_error)) => {
                 let mut session =
                     match Box::pin(Session::start(conn, hello, outbox.clone(), shared.clone()))
@@ -152,6 +152,7 @@ type Reader<S> = WebSocketStream<S>;
 /// Returns the hello and, when its `since` was mistyped, the non-fatal error to send after `welcome`.
 async fn read_hello<S>(
     stream: &mut Reader<S>,
+    outbox: &Outbox,
     shared: &Shared,
 ) -> Result<(Hello, Option<ProtocolError>), ProtocolError>
 where
@@ -188,7 +189,11 @@ where
                     "text messages are not part of the protocol",
                 ));
             }
-            Ok(Some(Ok(_))) => continue, // ping, pong
+            Ok(Some(Ok(Message::Ping(payload)))) => {
+                outbox.push_pong(payload);
+                continue;
+            }
+            Ok(Some(Ok(_))) => continue, // pong
         };
         let frame = decode_frame(bytes)?;
         if frame.kind != "hello" {

@@ -335,6 +335,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pong_goes_first_and_a_close_drops_it() {
+        let outbox = Outbox::new(100);
+        outbox.try_push(msg(10)).expect("fits");
+        outbox.push_pong(Bytes::from_static(b"old"));
+        outbox.push_pong(Bytes::from_static(b"new"));
+        match outbox.next_batch(1 << 20).await {
+            Batch::Pong(p) => assert_eq!(&p[..], b"new", "only the latest ping is answered"),
+            other => panic!("pong first, got {other:?}"),
+        }
+        assert!(matches!(
+            outbox.next_batch(1 << 20).await,
+            Batch::Messages(_)
+        ));
+        outbox.push_pong(Bytes::from_static(b"late"));
+        outbox.close_with(
+            None,
+            Closing {
+                code: 1000,
+                reason: String::new(),
+            },
+        );
+        assert!(matches!(outbox.next_batch(1 << 20).await, Batch::Close(_)));
+    }
+
+    #[tokio::test]
     async fn push_wait_ends_when_closing() {
         let outbox = Arc::new(Outbox::new(10));
         outbox.try_push(msg(10)).expect("fits");

@@ -285,6 +285,62 @@ mod tests {
         }
     }
 
+    /// Through a real relay: a client's ping gets its pong (tungstenite no longer
+    /// writes on the relay's side), a big message arrives whole, and a client's close
+    /// is answered with a close.
+    #[tokio::test]
+    async fn a_relay_answers_pings_and_closes_through_the_frame_writer() {
+        use futures_util::SinkExt;
+        use std::time::Duration;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let relay = crate::server::start(listener, crate::Config::default())
+            .await
+            .expect("relay");
+        let url = format!("ws://{}/ws", relay.local_addr());
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        let wait = Duration::from_secs(5);
+        ws.send(Message::Ping(Bytes::from_static(b"are you there")))
+            .await
+            .expect("ping");
+        match tokio::time::timeout(wait, ws.next()).await {
+            Ok(Some(Ok(Message::Pong(p)))) => assert_eq!(&p[..], b"are you there"),
+            other => panic!("expected a pong, got {other:?}"),
+        }
+        // And after hello, from the read loop.
+        let hello = serde_json::json!({
+            "type": "hello", "v": 1, "name": "Ana", "client": "0123456789abcdef0123456789abcdef",
+        });
+        let hello = crate::protocol::encode_frame(&hello, b"");
+        ws.send(Message::Binary(hello)).await.expect("hello");
+        ws.send(Message::Ping(Bytes::from_static(b"still?")))
+            .await
+            .expect("ping");
+        loop {
+            match tokio::time::timeout(wait, ws.next()).await {
+                Ok(Some(Ok(Message::Pong(p)))) => {
+                    assert_eq!(&p[..], b"still?");
+                    break;
+                }
+                Ok(Some(Ok(Message::Binary(_)))) => continue, // welcome
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
+        ws.send(Message::Close(None)).await.expect("close");
+        loop {
+            match tokio::time::timeout(wait, ws.next()).await {
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) => break,
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+        relay.shutdown().await.expect("shutdown");
+    }
+
     #[test]
     fn headers_use_the_shortest_length_form() {
         let mut out = BytesMut::new();
