@@ -122,9 +122,25 @@ fn smaller_on_the_sheet_sends_at_most_2048_px_and_escape_closes() {
         has_text(h, "2600 × 300")
     });
     s.harness.get_by_label_contains("Smaller (≈").click();
+    // A half-typed message under the sheet stays: Enter belongs to the sheet.
+    s.harness.state_mut().room.composer = "half-typed".into();
+    s.harness
+        .ctx
+        .memory_mut(|m| m.request_focus(egui::Id::unique(snapwire::ui::composer::TEXT_BOX_ID)));
     s.harness.run_steps(1);
     s.harness.key_press(egui::Key::Enter);
-    let image = sent_image(&mut s, "the smaller image");
+    let net = std::sync::Arc::clone(&s.net);
+    let mut sent = None;
+    step_until(&mut s.harness, "the smaller image", |_| {
+        match next_command(&net) {
+            Some(Command::SendImage { image, .. }) => sent = Some(image),
+            Some(Command::SendText { text, .. }) => panic!("the composer sent {text:?}"),
+            _ => {}
+        }
+        sent.is_some()
+    });
+    let image = sent.expect("sent");
+    assert_eq!(s.harness.state().room.composer, "half-typed");
     assert_eq!(
         (image.meta.width, image.meta.height),
         (Some(2048), Some(236))

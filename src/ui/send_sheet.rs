@@ -175,7 +175,8 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> Option<Choice> {
             }
             ui.label(RichText::new("Enter sends · Esc cancels").small().weak());
         });
-        if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        // Consumed, so the composer underneath does not also send its text.
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {
             choice = Some(Choice::Send);
         }
     });
