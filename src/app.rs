@@ -219,6 +219,9 @@ impl SnapwireApp {
             self.form.fields.token.clear();
         }
         self.form.fields.server = address;
+        if let Some(room) = crate::discovery::room_of(&relay.instance) {
+            self.form.fields.room = room;
+        }
         if relay.needs_token && self.form.fields.token.trim().is_empty() {
             self.form.token_for = Some(relay.instance.clone());
             return;
@@ -527,7 +530,8 @@ impl SnapwireApp {
             match result {
                 Ok(hosted) => {
                     if self.advertise && !hosted.bound.ip().is_loopback() {
-                        match crate::discovery::advertise(&name, hosted.port) {
+                        let instance = crate::discovery::instance_for(&name, &room);
+                        match crate::discovery::advertise(&instance, hosted.port) {
                             Ok(advertiser) => self.advertiser = Some(advertiser),
                             Err(e) => tracing::warn!(error = %e, "cannot announce the room"),
                         }

@@ -151,6 +151,23 @@ pub fn typed_address(relay: &FoundRelay) -> Option<String> {
     )
 }
 
+/// The name a hosted room is announced under: the host's name, and the room
+/// when it is not the default one ("Ana (room garden)"), so that a click on it
+/// joins that room (see [`room_of`]).
+pub fn instance_for(name: &str, room: &str) -> String {
+    if room == snapwire_relay::protocol::validate::DEFAULT_ROOM {
+        name.to_owned()
+    } else {
+        format!("{name} (room {room})")
+    }
+}
+
+/// The room an announced name carries, if it was made by [`instance_for`].
+pub fn room_of(instance: &str) -> Option<String> {
+    let room = instance.strip_suffix(')')?.rsplit_once(" (room ")?.1;
+    crate::settings::check_room(room).ok()
+}
+
 /// Announces a room hosted here; withdrawn when dropped.
 pub fn advertise(instance: &str, port: u16) -> Result<Advertiser, String> {
     Advertiser::start(
@@ -194,5 +211,18 @@ mod tests {
         );
         list.apply(BrowseEvent::Lost("a._snapwire._tcp.local.".into()));
         assert_eq!(list.relays.len(), 1);
+    }
+
+    #[test]
+    fn a_hosted_room_is_announced_with_its_room() {
+        assert_eq!(instance_for("Ana", "lobby"), "Ana");
+        assert_eq!(instance_for("Ana", "garden"), "Ana (room garden)");
+        assert_eq!(room_of("Ana (room garden)").as_deref(), Some("garden"));
+        assert_eq!(room_of("Ana"), None);
+        assert_eq!(
+            room_of("Kitchen (room with a view)"),
+            None,
+            "not a room name"
+        );
     }
 }

@@ -68,14 +68,14 @@ fn found_relays_appear_and_go_live_and_one_click_joins() {
     )))
     .expect("send");
     tx.send(BrowseEvent::Found(relay(
-        "Office",
+        "Office (room garden)",
         "192.0.2.8",
         7601,
         false,
     )))
     .expect("send");
     step_until(&mut s.harness, "both relays", |h| {
-        has_text(h, "Ana's relay") && has_text(h, "Office   192.0.2.8:7601")
+        has_text(h, "Ana's relay") && has_text(h, "Office (room garden)   192.0.2.8:7601")
     });
     tx.send(BrowseEvent::Lost(
         "Ana's\\ relay._snapwire._tcp.local.".into(),
@@ -93,6 +93,10 @@ fn found_relays_appear_and_go_live_and_one_click_joins() {
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].url, "ws://192.0.2.8:7601/ws");
     assert_eq!(targets[0].name, "Ana");
+    assert_eq!(
+        targets[0].room, "garden",
+        "a hosted room's announcement names its room"
+    );
 }
 
 #[test]
