@@ -46,9 +46,9 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for io::Result<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Io {
+        self.map_err(|cause| StoreError::Io {
             context: what(),
-            source,
+            cause,
         })
     }
 }
@@ -508,7 +508,7 @@ fn read_item_file(path: &Path, seq: u64) -> Result<super::Item, ReadError> {
         } else {
             ReadError::Io(StoreError::Io {
                 context: format!("{what} {}", path.display()),
-                source: e,
+                cause: e,
             })
         }
     };

@@ -30,11 +30,12 @@ use index::Index;
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{context}: {source}")]
+    /// The OS error is part of the message and deliberately not a `source()`:
+    /// error chains (`{:#}`) would print it twice.
+    #[error("{context}: {cause}")]
     Io {
         context: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0}")]
     Corrupt(String),
