@@ -90,7 +90,7 @@ pub fn prepare_with(
         format = ImageFormat::sniff(&small).unwrap_or(format);
         bytes = small;
         // A fresh encode carries no metadata whatever the setting.
-        outcome = MetadataOutcome::Removed;
+        outcome = MetadataOutcome::Smaller;
     }
     if options.strip_metadata && outcome == MetadataOutcome::Kept {
         let (stripped, removed) =

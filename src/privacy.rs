@@ -40,6 +40,8 @@ pub enum MetadataOutcome {
     NoneFound,
     /// The person chose to send originals.
     Kept,
+    /// Re-encoded by "Smaller": a fresh file that carries no metadata at all.
+    Smaller,
 }
 
 impl MetadataOutcome {
@@ -48,6 +50,7 @@ impl MetadataOutcome {
             MetadataOutcome::Removed => "metadata removed",
             MetadataOutcome::NoneFound => "no metadata",
             MetadataOutcome::Kept => "original",
+            MetadataOutcome::Smaller => "made smaller, metadata removed",
         }
     }
 }

@@ -146,6 +146,9 @@ fn smaller_on_the_sheet_sends_at_most_2048_px_and_escape_closes() {
         (Some(2048), Some(236))
     );
     assert_eq!(image.meta.name, "wide.jpg");
+    step_until(&mut s.harness, "the note on the smaller item", |h| {
+        has_text(h, "made smaller, metadata removed")
+    });
     assert!((image.bytes.len()) < png.len());
 }
 

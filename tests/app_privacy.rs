@@ -217,7 +217,8 @@ fn smaller_fits_2048_and_carries_no_metadata() {
         },
     )
     .expect("prepared");
-    assert_eq!(outcome, MetadataOutcome::Removed);
+    assert_eq!(outcome, MetadataOutcome::Smaller);
+    assert_eq!(outcome.words(), "made smaller, metadata removed");
     assert_eq!((sent.meta.width, sent.meta.height), (Some(2048), Some(683)));
     assert!(!privacy::has_exif(&sent.bytes, ImageFormat::Jpeg));
     assert!(sent.bytes.len() < big.len());
