@@ -138,12 +138,13 @@ fn main() -> anyhow::Result<()> {
             let _ = writeln!(file, "{value}");
         }
     };
-    let tmp_root = std::env::temp_dir().join(format!("snapwire-loadgen-{}", std::process::id()));
+    let tmp_root =
+        TempRoot(std::env::temp_dir().join(format!("snapwire-loadgen-{}", std::process::id())));
     let mut run_no = 0;
     let mut storage_for = |name: &str| -> RelayStorage {
         run_no += 1;
         match name {
-            "disk" => RelayStorage::Disk(tmp_root.join(format!("run-{run_no}"))),
+            "disk" => RelayStorage::Disk(tmp_root.0.join(format!("run-{run_no}"))),
             _ => RelayStorage::Memory,
         }
     };
@@ -231,9 +232,18 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp_root);
+    drop(tmp_root);
     print_table(&rows, &idle_lines);
     Ok(())
+}
+
+/// The relays' data dirs; removed however the bench ends (short of a kill).
+struct TempRoot(PathBuf);
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn idle_json(server: &str, n: usize, (none, one, two): (u64, u64, u64)) -> serde_json::Value {
