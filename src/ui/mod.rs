@@ -2,8 +2,8 @@
 
 pub mod composer;
 pub mod connect;
-pub mod send_sheet;
 pub mod gallery;
+pub mod send_sheet;
 pub mod status;
 pub mod timeline;
 pub mod viewer;
