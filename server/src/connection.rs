@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -20,7 +22,7 @@ use crate::protocol::{ErrorCode, Hello, ProtocolError, decode_frame, validate};
 use crate::room::error_frame;
 use crate::session::{Session, Step};
 use crate::shared::Shared;
-use crate::socket::FrameWriter;
+use crate::socket::{FrameWriter, is_stall};
 
 /// Largest batch the writer hands to the socket before flushing.
 const WRITE_BATCH_BYTES: usize = 512 * 1024;
@@ -76,6 +78,7 @@ pub async fn run<S, W>(
                 shared.session_ended();
                 reason
             }
+            Err(_) if outbox.is_closing() => EndReason::TooLarge,
             Err(err) => {
                 fatal(&outbox, &shared, &err);
                 EndReason::Fatal(err.code)
@@ -102,6 +105,7 @@ pub enum EndReason {
     SocketError,
     WriterStopped,
     Shutdown,
+    Bug,
 }
 
 impl std::fmt::Display for EndReason {
@@ -114,6 +118,7 @@ impl std::fmt::Display for EndReason {
             EndReason::SocketError => f.write_str("socket error"),
             EndReason::WriterStopped => f.write_str("writer stopped"),
             EndReason::Shutdown => f.write_str("server shutdown"),
+            EndReason::Bug => f.write_str("internal error"),
         }
     }
 }
@@ -121,7 +126,9 @@ impl std::fmt::Display for EndReason {
 /// Queues a fatal error and the close that follows it.
 fn fatal(outbox: &Outbox, shared: &Shared, err: &ProtocolError) {
     shared.metrics.error(err.code);
-    let code = err.code.close_code().unwrap_or(1008);
+    // Only the relay's own failure (a room whose history cannot be loaded at
+    // `hello`) ends a connection with a code the table calls non-fatal: 1011.
+    let code = err.code.close_code().unwrap_or(1011);
     outbox.close_with(
         Some(error_frame(err)),
         Closing {
@@ -129,6 +136,14 @@ fn fatal(outbox: &Outbox, shared: &Shared, err: &ProtocolError) {
             reason: err.code.as_str().to_owned(),
         },
     );
+}
+
+/// The close for a message over the size cap: 1009, no error message (the contract).
+fn too_big() -> Closing {
+    Closing {
+        code: 1009,
+        reason: "message too big".into(),
+    }
 }
 
 /// Lets the writer say its last words, then stops it.
@@ -175,6 +190,11 @@ where
                         shared.config.hello_timeout.as_secs()
                     ),
                 ));
+            }
+            Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. })))) => {
+                // Close 1009 without an error message, as after hello.
+                outbox.close_with(None, too_big());
+                return Err(ProtocolError::new(ErrorCode::BadFrame, "message too big"));
             }
             Ok(None) | Ok(Some(Err(_))) => {
                 return Err(ProtocolError::new(
@@ -246,13 +266,7 @@ where
             }
             Ok(None) => return EndReason::PeerClosed,
             Ok(Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. })))) => {
-                outbox.close_with(
-                    None,
-                    Closing {
-                        code: 1009,
-                        reason: "message too big".into(),
-                    },
-                );
+                outbox.close_with(None, too_big());
                 return EndReason::TooLarge;
             }
             Ok(Some(Err(e))) => {
@@ -277,9 +291,28 @@ where
         };
         // Boxed: an idle connection's task should not carry the largest message
         // handler's state (a few KiB) for its whole life.
-        if let Step::Fatal(err) = Box::pin(session.handle(bytes)).await {
-            fatal(outbox, shared, &err);
-            return EndReason::Fatal(err.code);
+        // A panic here is a bug in the relay, never the peer's fault to pay for with
+        // a ghost member: it ends this connection (1011) and the session still ends.
+        let handled = AssertUnwindSafe(Box::pin(session.handle(bytes)))
+            .catch_unwind()
+            .await;
+        match handled {
+            Ok(Step::Continue) => {}
+            Ok(Step::Fatal(err)) => {
+                fatal(outbox, shared, &err);
+                return EndReason::Fatal(err.code);
+            }
+            Err(_) => {
+                tracing::error!("handling a message panicked: closing the connection");
+                outbox.close_with(
+                    None,
+                    Closing {
+                        code: 1011,
+                        reason: "internal error".into(),
+                    },
+                );
+                return EndReason::Bug;
+            }
         }
     }
 }
@@ -294,15 +327,23 @@ async fn write_loop<W>(
     W: AsyncWrite + Unpin,
 {
     let _done = done.drop_guard();
-    let stalled = shared.config.stalled_timeout;
     let mut ping = tokio::time::interval(shared.config.ping_interval);
     ping.tick().await; // the first tick is immediate
+    // Every write below fails with a stall error once the peer has accepted no byte
+    // for `stalled_timeout` (see `FrameWriter`): that is `slow_consumer`.
+    let ended = |e: std::io::Error, outbox: &Outbox| {
+        if is_stall(&e) {
+            stalled_out(outbox, &shared);
+        } else {
+            debug!(error = %e, "write failed");
+        }
+    };
     loop {
         let batch = tokio::select! {
             batch = outbox.next_batch(WRITE_BATCH_BYTES) => batch,
             _ = ping.tick() => {
-                if timeout(stalled, sink.ping()).await.is_err() {
-                    stalled_out(&outbox, &shared);
+                if let Err(e) = sink.ping().await {
+                    ended(e, &outbox);
                     return;
                 }
                 continue;
@@ -312,16 +353,9 @@ async fn write_loop<W>(
             Batch::Messages(messages) => {
                 let count = messages.len() as u64;
                 let bytes: usize = messages.iter().map(Bytes::len).sum();
-                match timeout(stalled, sink.binary(&messages)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        debug!(error = %e, "write failed");
-                        return;
-                    }
-                    Err(_) => {
-                        stalled_out(&outbox, &shared);
-                        return;
-                    }
+                if let Err(e) = sink.binary(&messages).await {
+                    ended(e, &outbox);
+                    return;
                 }
                 outbox.sent(bytes);
                 shared
@@ -334,8 +368,8 @@ async fn write_loop<W>(
                     .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
             }
             Batch::Pong(payload) => {
-                if timeout(stalled, sink.pong(&payload)).await.is_err() {
-                    stalled_out(&outbox, &shared);
+                if let Err(e) = sink.pong(&payload).await {
+                    ended(e, &outbox);
                     return;
                 }
             }

@@ -68,8 +68,14 @@ impl Advertiser {
 
 impl Drop for Advertiser {
     fn drop(&mut self) {
-        let _ = self.daemon.unregister(&self.fullname);
-        let _ = self.daemon.shutdown();
+        // Wait (briefly) for the daemon to send its goodbye, so browsers drop the
+        // relay at once instead of when its record expires.
+        if let Ok(done) = self.daemon.unregister(&self.fullname) {
+            let _ = done.recv_timeout(Duration::from_secs(1));
+        }
+        if let Ok(done) = self.daemon.shutdown() {
+            let _ = done.recv_timeout(Duration::from_secs(1));
+        }
     }
 }
 

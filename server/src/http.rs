@@ -15,7 +15,7 @@ use hyper::header::{
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::WebSocketStream;
@@ -33,6 +33,9 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 type Body = Full<Bytes>;
 
+/// Time allowed for an HTTP request's headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves one TCP connection: plain HTTP requests, or one upgrade to WebSocket.
 pub async fn serve(
     tcp: TcpStream,
@@ -48,7 +51,11 @@ pub async fn serve(
             async move { Ok::<_, Infallible>(reply) }
         })
     };
+    // A peer that opens a connection and never finishes its request headers is
+    // dropped after 10 s instead of holding a task forever.
     let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     tokio::pin!(conn);
@@ -199,7 +206,8 @@ fn upgrade(
             Some(config),
         )
         .await;
-        connection::run(ws, FrameWriter::new(write), peer, shared).await;
+        let writer = FrameWriter::new(write, shared.config.stalled_timeout);
+        connection::run(ws, writer, peer, shared).await;
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -161,7 +161,7 @@ impl Room {
             .store
             .count_after(start)
             .saturating_sub(self.store.count_after(history_until)) as u64;
-        let peers = state.members.values().map(|m| m.user.clone()).collect();
+        let peers = peers_that_fit(state.members.values().map(|m| &m.user));
         let welcome = frame(
             RelayHeader::Welcome(Welcome {
                 v: PROTOCOL_VERSION,
@@ -436,6 +436,30 @@ impl Room {
     }
 }
 
+/// Bytes of a `welcome` header the peer list may take: the header's limit is 16 KiB,
+/// and the rest of a welcome (user, room, epoch, limits) takes under 1 KiB.
+const PEERS_BUDGET: usize = crate::protocol::MAX_HEADER_BYTES - 2048;
+
+/// The peers for a `welcome`: every other connection while the list fits the
+/// header, which it does up to a few hundred people in one room (100 at worst, with
+/// 32-character names that all need escaping). Past that the list is cut: a header
+/// may not exceed 16 KiB, and `joined`/`left` keep the client current from then on.
+fn peers_that_fit<'a>(users: impl Iterator<Item = &'a User>) -> Vec<User> {
+    let mut budget = PEERS_BUDGET;
+    let mut peers = Vec::new();
+    for user in users {
+        // `{"id":"…","name":"…"},`: the name as JSON, escapes included.
+        let name = serde_json::to_string(&user.name).map_or(usize::MAX, |n| n.len());
+        let cost = name.saturating_add(user.id.len() + 16);
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        peers.push(user.clone());
+    }
+    peers
+}
+
 /// The `ack` for an item, to its author.
 pub fn ack_frame(item: &Item) -> Bytes {
     frame(
@@ -512,4 +536,62 @@ fn catch_up(
     }
     member.live = false;
     member.feeder.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{MAX_HEADER_BYTES, decode_frame};
+
+    fn welcome_with(peers: Vec<User>) -> Bytes {
+        frame(
+            RelayHeader::Welcome(Welcome {
+                v: PROTOCOL_VERSION,
+                user: User {
+                    id: "0".repeat(12),
+                    name: "\"".repeat(32),
+                },
+                room: "r".repeat(64),
+                epoch: "e".repeat(16),
+                peers,
+                history: u64::MAX,
+                limits: Limits {
+                    max_image_bytes: u64::MAX,
+                    max_chunk_bytes: u64::MAX,
+                    max_text_bytes: u64::MAX,
+                    max_uploads: u64::MAX,
+                },
+            }),
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_crowded_room_still_gets_a_welcome_within_the_header_limit() {
+        // Worst case: every name is 32 characters that JSON must escape.
+        let crowd: Vec<User> = (0..1000)
+            .map(|i| User {
+                id: format!("{i:012x}"),
+                name: "\\\\".repeat(16) + &"\"".repeat(16),
+            })
+            .collect();
+        let peers = peers_that_fit(crowd.iter());
+        assert!(peers.len() >= 80, "{} peers fit", peers.len());
+        assert!(peers.len() < 1000);
+        let bytes = welcome_with(peers);
+        let header_len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        assert!(header_len <= MAX_HEADER_BYTES, "{header_len}");
+        assert!(decode_frame(bytes).is_ok());
+    }
+
+    #[test]
+    fn an_ordinary_room_lists_everyone() {
+        let room: Vec<User> = (0..300)
+            .map(|i| User {
+                id: format!("{i:012x}"),
+                name: format!("Person {i}"),
+            })
+            .collect();
+        assert_eq!(peers_that_fit(room.iter()).len(), 300);
+    }
 }

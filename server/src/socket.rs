@@ -13,6 +13,7 @@
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -78,18 +79,46 @@ fn put_header(out: &mut BytesMut, opcode: u8, len: usize) {
 /// Writes server frames to the write half.
 pub struct FrameWriter<W> {
     io: W,
+    /// A write that makes no progress for this long fails with `TimedOut`: the
+    /// peer has read nothing while data waited. A slow reader that keeps reading
+    /// never trips it, however long a whole batch takes.
+    stall: Option<Duration>,
 }
 
 impl FrameWriter<OwnedWriteHalf> {
-    pub fn new(io: OwnedWriteHalf) -> Self {
-        Self { io }
+    pub fn new(io: OwnedWriteHalf, stall: Duration) -> Self {
+        Self {
+            io,
+            stall: Some(stall),
+        }
     }
+}
+
+/// Whether a write failed because the peer stopped reading.
+pub fn is_stall(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
 }
 
 impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     #[cfg(test)]
     fn over(io: W) -> Self {
-        Self { io }
+        Self { io, stall: None }
+    }
+
+    /// Runs one socket operation under the stall timeout.
+    async fn progress<T>(
+        stall: Option<Duration>,
+        op: impl std::future::Future<Output = std::io::Result<T>>,
+    ) -> std::io::Result<T> {
+        match stall {
+            None => op.await,
+            Some(stall) => tokio::time::timeout(stall, op).await.map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the peer read nothing while data waited",
+                )
+            })?,
+        }
     }
 
     /// Writes each message as one binary frame.
@@ -131,7 +160,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         payload.extend_from_slice(&code.to_be_bytes());
         payload.extend_from_slice(&reason.as_bytes()[..end]);
         self.control(OP_CLOSE, &payload).await?;
-        self.io.shutdown().await
+        Self::progress(self.stall, self.io.shutdown()).await
     }
 
     async fn control(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
@@ -153,7 +182,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
                 .enumerate()
                 .map(|(i, s)| IoSlice::new(if i == 0 { &s[offset..] } else { s }))
                 .collect();
-            let mut written = self.io.write_vectored(&slices).await?;
+            let mut written = Self::progress(self.stall, self.io.write_vectored(&slices)).await?;
             if written == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
@@ -169,7 +198,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
                 }
             }
         }
-        self.io.flush().await
+        Self::progress(self.stall, self.io.flush()).await
     }
 }
 

@@ -357,3 +357,56 @@ async fn an_author_sending_during_its_replay_gets_acks_not_its_own_items() {
     eprintln!("own-item echoes {echoes}, missing acks {missing}");
     assert_eq!((echoes, missing), (0, 0));
 }
+
+#[tokio::test]
+async fn an_oversized_first_message_is_closed_with_1009() {
+    let relay = start_relay(memory_config()).await;
+    let mut client = Client::connect(relay.local_addr()).await;
+    let big = vec![0u8; memory_config().max_message_bytes() + 1];
+    let _ = futures_util::SinkExt::send(&mut client.ws, Message::Binary(big.into())).await;
+    assert_eq!(raw_close_code(client).await, Some(1009));
+}
+
+#[tokio::test]
+async fn a_slow_reader_that_keeps_reading_is_not_a_slow_consumer() {
+    use tokio::io::AsyncReadExt;
+    // Far shorter than a whole batch takes at this reader's pace, far longer than
+    // the pauses between its reads.
+    let stalled = Duration::from_millis(400);
+    let relay = start_relay(Config {
+        stalled_timeout: stalled,
+        ..memory_config()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
+    let slow = join_small_rcvbuf(addr, "Slow", 3).await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+        .await;
+    let image = fake_png(1024 * 1024, 3);
+    ana.send_image("big", &image, 512 * 1024).await;
+    ana.recv_until(|h| matches!(h, RelayHeader::Ack { .. }))
+        .await;
+    let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = slow.ws.into_inner() else {
+        panic!("tests use plain TCP")
+    };
+    // 16 KiB every 40 ms: about 400 KB/s, so one 512 KiB batch takes over a second.
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while total < image.len() && tokio::time::Instant::now() < deadline {
+        match timeout(WAIT, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => total += n,
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert!(
+        total >= image.len(),
+        "read {total} bytes before the connection ended"
+    );
+    assert_eq!(
+        metric(addr, "snapwire_slow_consumer_disconnects_total").await,
+        0
+    );
+}
