@@ -165,10 +165,16 @@ pub fn numbered(name: &str, n: u32) -> String {
 /// a temporary file in `dir` first, which then takes its name in one step,
 /// so a half-written file never carries the name. Returns the path written.
 pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".snapwire-")
-        .suffix(".part")
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".snapwire-").suffix(".part");
+    #[cfg(unix)]
+    {
+        // A saved picture is an ordinary file (0644 under the usual umask),
+        // not a private temporary one (0600).
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     for n in 0..MAX_NUMBERED {
@@ -502,6 +508,16 @@ mod tests {
             b"old1"
         );
         assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(
+                mode & 0o644,
+                0o644,
+                "readable like any saved file: {mode:o}"
+            );
+        }
         let again = write_new(dir.path(), "x.png", b"newer").expect("saved");
         assert_eq!(again, dir.path().join("x (3).png"));
         // No temporary files are left behind.

@@ -286,8 +286,10 @@ pub fn tabs(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             {
                 app.keep.show_gallery = true;
             }
-            ui.separator();
-            status_line(ui, app);
+            if app.keep.save.is_some() || app.keep.notice.is_some() {
+                ui.separator();
+                status_line(ui, app);
+            }
         });
         ui.add_space(2.0);
     });

@@ -17,6 +17,8 @@ use crate::textures::Slot;
 const THUMB: f32 = 160.0;
 const CAPTION: f32 = 36.0;
 const GAP: f32 = 10.0;
+/// Longest file name shown in a caption.
+const NAME_CHARS: usize = 26;
 
 #[derive(Default)]
 pub struct GalleryState {
@@ -102,11 +104,11 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
     let mut drawn = 0;
     let mut span: Option<(usize, usize)> = None;
     ui.spacing_mut().item_spacing = vec2(GAP, GAP);
-    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
-        ui,
-        THUMB + CAPTION,
-        rows,
-        |ui, range| {
+    // Its own id: the timeline's scroll area sits in the same panel.
+    egui::ScrollArea::vertical()
+        .id_salt("gallery")
+        .auto_shrink(false)
+        .show_rows(ui, THUMB + CAPTION, rows, |ui, range| {
             for row in range {
                 ui.horizontal(|ui| {
                     for key in keys.iter().skip(row * columns).take(columns) {
@@ -122,8 +124,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
                     }
                 });
             }
-        },
-    );
+        });
     app.keep.gallery.cells_drawn = drawn;
     if let Some((first, last)) = span {
         app.textures.evict(first, last, &app.media);
@@ -193,12 +194,16 @@ fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> 
     };
     match texture {
         Some((id, full)) => {
+            // Square cells, filled: the middle of the image (the viewer shows all of it).
             let (w, h) = dims.unwrap_or((full[0], full[1]));
-            let scale = (THUMB / w.max(1) as f32).min(THUMB / h.max(1) as f32);
-            let size = vec2(w as f32 * scale, h as f32 * scale);
-            let image_rect = Rect::from_center_size(thumb_rect.center(), size);
-            let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-            painter.image(id, image_rect, uv, Color32::WHITE);
+            let (w, h) = (w.max(1) as f32, h.max(1) as f32);
+            let side = w.min(h);
+            let half = vec2(side / w, side / h) / 2.0;
+            let uv = Rect::from_min_max(pos2(0.5, 0.5) - half, pos2(0.5, 0.5) + half);
+            egui::Image::new((id, thumb_rect.size()))
+                .uv(uv)
+                .corner_radius(6.0)
+                .paint_at(ui, thumb_rect);
         }
         None => {
             ui.put(
@@ -228,36 +233,62 @@ fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> 
         );
     }
 
-    // Caption: sender and time.
-    let caption = Rect::from_min_max(pos2(rect.left(), thumb_rect.bottom() + 2.0), rect.max);
+    // Caption: sender and time, then the file name.
+    let caption = Rect::from_min_max(pos2(rect.left(), thumb_rect.bottom() + 3.0), rect.max);
+    let mut x = caption.left();
     if let Some(user) = &from {
-        painter.text(
+        let sender = painter.text(
             caption.left_top(),
             egui::Align2::LEFT_TOP,
-            truncate(&user.name, 20),
+            truncate(&user.name, 18),
             egui::FontId::proportional(13.0),
             super::user_color(&user.id),
         );
+        x = sender.right() + 6.0;
     }
+    painter.text(
+        pos2(x, caption.top() + 1.0),
+        egui::Align2::LEFT_TOP,
+        super::format_time(ts),
+        egui::FontId::proportional(11.0),
+        visuals.weak_text_color(),
+    );
     painter.text(
         caption.left_top() + vec2(0.0, 17.0),
         egui::Align2::LEFT_TOP,
-        super::format_time(ts),
+        truncate(&name, NAME_CHARS),
         egui::FontId::proportional(11.0),
         visuals.weak_text_color(),
     );
 
     let label = name.clone();
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-    let response = response.on_hover_text(&name);
+    // The caption shows the name; a tooltip only when it had to be cut.
+    let response = if name.chars().count() > NAME_CHARS {
+        response.on_hover_text(&name)
+    } else {
+        response
+    };
 
     // The checkbox sits on the thumbnail, above the cell (it gets its own clicks).
     let mut checked = selected;
-    let box_rect = Rect::from_min_size(thumb_rect.min + vec2(6.0, 6.0), vec2(22.0, 22.0));
-    painter.rect_filled(box_rect, 4.0, Color32::from_black_alpha(120));
+    // Its dark backing is placed once the checkbox knows its own rect.
+    let backing = painter.add(egui::Shape::Noop);
+    let icon = ui.spacing().icon_width;
     let check = ui.put(
-        box_rect.shrink(2.0),
+        Rect::from_min_size(thumb_rect.min + vec2(8.0, 8.0), Vec2::splat(icon)),
         egui::Checkbox::without_text(&mut checked),
+    );
+    painter.set(
+        backing,
+        egui::epaint::RectShape::filled(
+            Rect::from_center_size(
+                pos2(check.rect.left() + icon / 2.0, check.rect.center().y),
+                Vec2::splat(icon + 8.0),
+            ),
+            4.0,
+            Color32::from_black_alpha(140),
+        ),
     );
     let check_label = format!("Select {name}");
     check.widget_info(|| {

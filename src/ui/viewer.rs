@@ -181,7 +181,8 @@ impl Viewer {
             requested: false,
             opened_at: Instant::now(),
             reported: false,
-            shown_zoom: 1.0,
+            // Known once the first frame measured the window.
+            shown_zoom: f32::NAN,
         }
     }
 
@@ -192,6 +193,9 @@ impl Viewer {
     /// "Zoom: 37% (fit)", "Zoom: 100%".
     pub fn zoom_label(&self) -> String {
         let percent = (self.shown_zoom * 100.0).round();
+        if self.shown_zoom.is_nan() {
+            return "Zoom: fit".to_owned();
+        }
         match self.zoom {
             None => format!("Zoom: {percent}% (fit)"),
             Some(_) => format!("Zoom: {percent}%"),
@@ -397,7 +401,8 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
             {
                 step -= 1;
             }
-            ui.label(&zoom_label);
+            // Fixed width: the buttons after it stay put while zooming.
+            ui.add_sized([118.0, small.y.max(18.0)], egui::Label::new(&zoom_label));
             if ui
                 .add(egui::Button::new("+").min_size(small))
                 .on_hover_text("Zoom in (+)")
