@@ -378,7 +378,15 @@ impl SaveJob {
         Self::spawn(items.len(), repaint, move |done, stop, writing| {
             let dir = pollster::block_on(ask)?;
             writing.store(true, Ordering::Relaxed);
-            Some(save_into(&dir, &items, done, stop))
+            let started = std::time::Instant::now();
+            let summary = save_into(&dir, &items, done, stop);
+            tracing::info!(
+                saved = summary.saved.len(),
+                skipped = summary.skipped.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "save: batch written"
+            );
+            Some(summary)
         })
     }
 
