@@ -110,10 +110,21 @@ impl SnapwireApp {
 
     fn item(&self, key: EntryKey) -> Option<Item> {
         let entry = self.model.entry(key)?;
-        Some(Item {
-            name: entry.image()?.name().to_owned(),
-            data: entry_data(entry)?,
-        })
+        let image = entry.image()?;
+        let data = entry_data(entry)?;
+        let mut name = image.name().to_owned();
+        if let Data::File(_) = data
+            && let Some(format) = image
+                .meta
+                .as_ref()
+                .and_then(|m| snapwire_relay::protocol::ImageFormat::from_mime(&m.mime))
+        {
+            // Bytes on disk are not sniffed on the UI thread: the save dialog's
+            // suggestion takes the extension from the announced type (the
+            // written file still gets the sniffed one).
+            name = crate::export::safe_file_name(&name, Some(format));
+        }
+        Some(Item { name, data })
     }
 
     fn busy_saving(&mut self) -> bool {

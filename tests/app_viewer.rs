@@ -222,3 +222,35 @@ fn copy_image_puts_the_decoded_pixels_on_the_clipboard_and_copy_text_the_text() 
         h.state().keep.copy.is_none() && s.clipboard.images.lock().expect("lock").len() == 2
     });
 }
+
+#[test]
+fn an_image_moved_to_the_disk_cache_saves_with_its_real_extension() {
+    let mut s = setup();
+    s.harness.state_mut().memory_budget = 1;
+    let bytes = png(120, 90, 11);
+    s.image_from_ben(1, "screenshot", bytes.clone());
+    step_until(&mut s.harness, "the image spilled to disk", |h| {
+        h.state()
+            .model
+            .entries
+            .iter()
+            .filter_map(|e| e.image())
+            .any(|i| i.bytes.is_none() && i.spilled.is_some())
+            && has_text(h, "Open screenshot")
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    *s.dialog.folder.lock().expect("lock") = Some(dir.path().to_path_buf());
+    s.harness.get_by_label("Open screenshot").click();
+    step_until(&mut s.harness, "the viewer", |h| has_text(h, "Save…"));
+    s.harness.run_steps(2);
+    s.harness.get_by_label("Save…").click();
+    step_until(&mut s.harness, "saved", |h| has_text(h, "Saved "));
+    assert_eq!(
+        *s.dialog.suggested.lock().expect("lock"),
+        ["screenshot.png"]
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("screenshot.png")).expect("saved"),
+        bytes
+    );
+}
