@@ -635,8 +635,11 @@ impl SnapwireApp {
 
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
         if self.attention.set_focused(focused) {
-            // Back to the window: bring the newest into view (best effort).
-            self.room.timeline.scroll_to_bottom = true;
+            // Back to the window: show the first picture that arrived meanwhile.
+            match self.attention.first_unseen.take() {
+                Some(key) => self.room.timeline.scroll_to = Some(key),
+                None => self.room.timeline.scroll_to_bottom = true,
+            }
         }
         let title = match (&self.view, &self.model.room) {
             (View::Room, Some(room)) => self.attention.title(&format!("Snapwire — {room}")),

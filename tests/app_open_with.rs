@@ -214,3 +214,81 @@ fn images_arriving_while_away_count_in_the_title() {
         h.state().window_title() == "Snapwire — lobby"
     });
 }
+
+#[test]
+fn coming_back_to_the_window_shows_the_first_picture_that_arrived_meanwhile() {
+    let mut s = setup(connected_launch(), |_| {});
+    emit(&s.net, welcome());
+    step_until(&mut s.harness, "connected", |h| {
+        has_text(h, "Connected to lobby")
+    });
+    let set_focus = |s: &mut ui_support::Setup, focused: bool| {
+        s.harness
+            .input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .focused = Some(focused);
+    };
+    let png = {
+        let mut out = Vec::new();
+        image::RgbImage::new(400, 300)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .expect("png");
+        Bytes::from(out)
+    };
+    let picture = |sid: u64| {
+        [
+            Event::ImageBegin {
+                sid,
+                ts: 1_764_100_000_000,
+                from: ui_support::ben(),
+                meta: ImageMeta {
+                    name: format!("pic-{sid}.png"),
+                    mime: "image/png".into(),
+                    size: png.len() as u64,
+                    sha256: String::new(),
+                    width: Some(400),
+                    height: Some(300),
+                },
+                preview: None,
+                history: false,
+            },
+            Event::ImageComplete {
+                sid,
+                seq: sid,
+                ts: 1_764_100_000_000,
+                bytes: png.clone(),
+                verified: true,
+            },
+        ]
+    };
+    // Two seen while here, then eight while away: far more than one screen.
+    for sid in 1..=2u64 {
+        picture(sid).into_iter().for_each(|e| emit(&s.net, e));
+    }
+    step_until(&mut s.harness, "the first two", |h| {
+        has_text(h, "pic-2.png")
+    });
+    set_focus(&mut s, false);
+    s.harness.run_steps(2);
+    for sid in 3..=10u64 {
+        picture(sid).into_iter().for_each(|e| emit(&s.net, e));
+    }
+    step_until(&mut s.harness, "the count in the title", |h| {
+        h.state().window_title() == "(8) Snapwire — lobby"
+    });
+    // Still following the end while away: the first unseen one is off screen.
+    step_until(&mut s.harness, "the newest in view", |h| {
+        has_text(h, "pic-10.png")
+    });
+    assert!(!has_text(&s.harness, "pic-3.png"));
+    set_focus(&mut s, true);
+    step_until(&mut s.harness, "the first unseen picture in view", |h| {
+        has_text(h, "pic-3.png")
+    });
+    assert!(
+        !has_text(&s.harness, "pic-10.png"),
+        "not at the end any more"
+    );
+}

@@ -26,6 +26,9 @@ pub struct TimelineState {
     pub unseen: u64,
     /// Jump to the newest entry on the next frame.
     pub scroll_to_bottom: bool,
+    /// Bring this entry to the top of the view on the next frame (the first image
+    /// that arrived while the window was in the background).
+    pub scroll_to: Option<EntryKey>,
     pub at_bottom: bool,
     /// Following the newest entry (the view is placed at the end each frame).
     pinned: bool,
@@ -46,6 +49,7 @@ impl Default for TimelineState {
             seen_appended: 0,
             unseen: 0,
             scroll_to_bottom: false,
+            scroll_to: None,
             at_bottom: true,
             pinned: true,
             view_height: 0.0,
@@ -181,8 +185,19 @@ pub fn show(
     // that grow when measured or decoded never leave it short of the end.
     // (egui's stick-to-end loses the bottom when a row grows during an
     // animated scroll.) A wheel or drag that moves it up unpins it.
-    let wanted = (state.pinned || jump).then(|| (total - state.view_height).max(0.0));
-    if let Some(offset) = wanted {
+    // An entry to bring into view wins over following the end; the offset uses
+    // estimated heights for rows never drawn, so it is close, not exact.
+    let target = state.scroll_to.take().and_then(|key| {
+        let index = model.entries.iter().position(|e| e.key == key)?;
+        let above: f32 = heights[..index].iter().sum::<f32>() + ROW_GAP * index as f32;
+        Some(above.min((total - state.view_height).max(0.0)))
+    });
+    let wanted = if target.is_some() {
+        None
+    } else {
+        (state.pinned || jump).then(|| (total - state.view_height).max(0.0))
+    };
+    if let Some(offset) = target.or(wanted) {
         area = area.vertical_scroll_offset(offset);
     }
     let output = area.show_viewport(ui, |ui, viewport| {
