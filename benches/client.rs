@@ -19,8 +19,8 @@ const RUNS: usize = 7;
 /// The longest side the timeline asks decodes for.
 const SHOWN_SIDE: u32 = 720;
 
-fn median(mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..RUNS)
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs.max(1))
         .map(|_| {
             let start = Instant::now();
             f();
@@ -28,11 +28,11 @@ fn median(mut f: impl FnMut()) -> Duration {
         })
         .collect();
     times.sort();
-    times[RUNS / 2]
+    times[times.len() / 2]
 }
 
 /// A photo-like picture: smooth gradients plus noise, so it compresses like a photo.
-fn picture(width: u32, height: u32) -> image::RgbImage {
+pub fn picture(width: u32, height: u32) -> image::RgbImage {
     let mut seed = 0x9e37_79b9u32;
     image::RgbImage::from_fn(width, height, |x, y| {
         seed ^= seed << 13;
@@ -47,7 +47,7 @@ fn picture(width: u32, height: u32) -> image::RgbImage {
     })
 }
 
-fn encode(img: &image::RgbImage, format: image::ImageFormat) -> Bytes {
+pub fn encode(img: &image::RgbImage, format: image::ImageFormat) -> Bytes {
     let mut out = std::io::Cursor::new(Vec::new());
     match format {
         image::ImageFormat::Jpeg => {
@@ -63,6 +63,49 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// One image's figures, in milliseconds (medians of `runs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    pub prepare: f64,
+    pub sha256: f64,
+    pub decode_shown: f64,
+    pub full_decode: f64,
+    pub texture: f64,
+}
+
+/// Times every step for one encoded image.
+pub fn measure(ctx: &egui::Context, bytes: &Bytes, name: &str, runs: usize) -> Figures {
+    let prepare = median(runs, || {
+        let prepared = prepare_with(name, bytes.clone(), u64::MAX, SendOptions::default());
+        assert!(prepared.is_ok(), "{name} prepares");
+    });
+    let floor = median(runs, || {
+        let digest = Sha256::digest(bytes);
+        assert_eq!(digest.len(), 32);
+    });
+    let decode = median(runs, || {
+        let decoded = decode_for_display(bytes, SHOWN_SIDE).expect("decodes");
+        assert!(decoded.image.size[0] <= SHOWN_SIDE as usize);
+    });
+    let full = median(runs, || {
+        let img = image::load_from_memory(bytes).expect("decodes");
+        assert!(img.width() > 0);
+    });
+    let decoded = decode_for_display(bytes, SHOWN_SIDE).expect("decodes");
+    let texture = median(runs, || {
+        let handle = ctx.load_texture("bench", decoded.image.clone(), Default::default());
+        assert!(handle.size()[0] > 0);
+    });
+    Figures {
+        prepare: ms(prepare),
+        sha256: ms(floor),
+        decode_shown: ms(decode),
+        full_decode: ms(full),
+        texture: ms(texture),
+    }
+}
+
+#[allow(dead_code)] // also compiled into the smoke test, which has its own entry point
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read.
     let cases = [
@@ -83,46 +126,26 @@ fn main() {
         "image", "size", "prepare", "sha256", "x", "decode", "full dec", "x", "texture"
     );
     for (label, bytes, name) in cases {
-        let prepare = median(|| {
-            let prepared = prepare_with(name, bytes.clone(), u64::MAX, SendOptions::default());
-            assert!(prepared.is_ok());
-        });
-        let floor = median(|| {
-            let digest = Sha256::digest(&bytes);
-            assert_eq!(digest.len(), 32);
-        });
-        let decode = median(|| {
-            let decoded = decode_for_display(&bytes, SHOWN_SIDE).expect("decodes");
-            assert!(decoded.image.size[0] <= SHOWN_SIDE as usize);
-        });
-        let full = median(|| {
-            let img = image::load_from_memory(&bytes).expect("decodes");
-            assert!(img.width() > 0);
-        });
-        let decoded = decode_for_display(&bytes, SHOWN_SIDE).expect("decodes");
-        let texture = median(|| {
-            let handle = ctx.load_texture("bench", decoded.image.clone(), Default::default());
-            assert!(handle.size()[0] > 0);
-        });
+        let f = measure(&ctx, &bytes, name, RUNS);
         println!(
             "{label:<24} {:>7.1}MB | {:>8.1}ms {:>8.1}ms {:>6.1} | {:>8.1}ms {:>8.1}ms {:>6.2} | {:>7.2}ms",
             bytes.len() as f64 / 1e6,
-            ms(prepare),
-            ms(floor),
-            prepare.as_secs_f64() / floor.as_secs_f64(),
-            ms(decode),
-            ms(full),
-            decode.as_secs_f64() / full.as_secs_f64(),
-            ms(texture),
+            f.prepare,
+            f.sha256,
+            f.prepare / f.sha256,
+            f.decode_shown,
+            f.full_decode,
+            f.decode_shown / f.full_decode,
+            f.texture,
         );
         println!(
             "{{\"image\":\"{label}\",\"bytes\":{},\"prepare_ms\":{:.2},\"sha256_ms\":{:.2},\"decode_shown_ms\":{:.2},\"full_decode_ms\":{:.2},\"texture_ui_ms\":{:.3}}}",
             bytes.len(),
-            ms(prepare),
-            ms(floor),
-            ms(decode),
-            ms(full),
-            ms(texture)
+            f.prepare,
+            f.sha256,
+            f.decode_shown,
+            f.full_decode,
+            f.texture
         );
     }
 }
