@@ -15,7 +15,9 @@ use img_parts::jpeg::Jpeg;
 use snapwire::net::Command;
 use snapwire::state::{Event, ImageMeta, PreparedImage};
 use snapwire_relay::protocol::ImageFormat;
-use ui_support::{connected_launch, emit, has_text, next_command, setup, step_until, welcome};
+use ui_support::{
+    connected_launch, emit, has_text, next_command, set_focus, setup, step_until, welcome,
+};
 
 /// A JPEG carrying an EXIF block with a GPS pointer (enough to be "location data").
 fn jpeg_with_exif(dir: &std::path::Path, name: &str) -> PathBuf {
@@ -159,15 +161,7 @@ fn images_arriving_while_away_count_in_the_title() {
     step_until(&mut s.harness, "connected", |h| {
         has_text(h, "Connected to lobby")
     });
-    let set_focus = |s: &mut ui_support::Setup, focused: bool| {
-        s.harness
-            .input_mut()
-            .viewports
-            .entry(egui::ViewportId::ROOT)
-            .or_default()
-            .focused = Some(focused);
-    };
-    set_focus(&mut s, false);
+    set_focus(&mut s.harness, false);
     s.harness.run_steps(2);
     let png = {
         let mut out = Vec::new();
@@ -209,7 +203,7 @@ fn images_arriving_while_away_count_in_the_title() {
     step_until(&mut s.harness, "the count in the title", |h| {
         h.state().window_title() == "(3) Snapwire — lobby"
     });
-    set_focus(&mut s, true);
+    set_focus(&mut s.harness, true);
     step_until(&mut s.harness, "the count reset on focus", |h| {
         h.state().window_title() == "Snapwire — lobby"
     });
@@ -222,14 +216,6 @@ fn coming_back_to_the_window_shows_the_first_picture_that_arrived_meanwhile() {
     step_until(&mut s.harness, "connected", |h| {
         has_text(h, "Connected to lobby")
     });
-    let set_focus = |s: &mut ui_support::Setup, focused: bool| {
-        s.harness
-            .input_mut()
-            .viewports
-            .entry(egui::ViewportId::ROOT)
-            .or_default()
-            .focused = Some(focused);
-    };
     let png = {
         let mut out = Vec::new();
         image::RgbImage::new(400, 300)
@@ -270,7 +256,7 @@ fn coming_back_to_the_window_shows_the_first_picture_that_arrived_meanwhile() {
     step_until(&mut s.harness, "the first two", |h| {
         has_text(h, "pic-2.png")
     });
-    set_focus(&mut s, false);
+    set_focus(&mut s.harness, false);
     s.harness.run_steps(2);
     for sid in 3..=10u64 {
         picture(sid).into_iter().for_each(|e| emit(&s.net, e));
@@ -283,7 +269,7 @@ fn coming_back_to_the_window_shows_the_first_picture_that_arrived_meanwhile() {
         has_text(h, "pic-10.png")
     });
     assert!(!has_text(&s.harness, "pic-3.png"));
-    set_focus(&mut s, true);
+    set_focus(&mut s.harness, true);
     step_until(&mut s.harness, "the first unseen picture in view", |h| {
         has_text(h, "pic-3.png")
     });

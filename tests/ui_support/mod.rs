@@ -109,6 +109,15 @@ pub fn step_until(
     }
 }
 
+/// Tells the app its window gained or lost the focus (as the window manager would).
+pub fn set_focus(h: &mut Harness<'static, SnapwireApp>, focused: bool) {
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .focused = Some(focused);
+}
+
 pub fn has_text(h: &Harness<'static, SnapwireApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
