@@ -64,12 +64,9 @@ async fn a_stalled_reader_neither_slows_others_nor_grows_memory_and_later_gets_e
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
     let mut stalled = Client::join(addr, "Stall", "lobby", 3).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
-    ben.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
+    ana.joined().await;
+    ben.joined().await;
 
     // 96 images of 256 KiB = 24 MiB: far more than the stalled reader's queue
     // (1 MiB) plus what loopback socket buffers hold.
@@ -132,8 +129,7 @@ async fn a_reader_that_reads_nothing_while_data_waits_is_closed_as_slow_consumer
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let stalled = Client::join(addr, "Stall", "lobby", 3).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     for i in 0..64 {
         ana.send_image(&format!("s-{i}"), &fake_png(IMAGE, i), 128 * 1024)
             .await;
@@ -166,8 +162,7 @@ async fn a_receiver_behind_retention_is_closed_as_slow_consumer_and_resumes_with
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut slow = Client::join(addr, "Slow", "lobby", 3).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     let count = 48;
     for i in 0..count {
         ana.send_image(&format!("p-{i}"), &fake_png(IMAGE, i), 128 * 1024)

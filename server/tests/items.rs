@@ -21,12 +21,9 @@ async fn text_is_acked_and_relayed_to_everyone_else() {
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
     let mut cy = Client::join(addr, "Cy", "lobby", 3).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
-    ben.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
+    ana.joined().await;
+    ben.joined().await;
 
     ana.text("c-8", "héllo").await;
     let seq = ana.expect_ack("c-8").await;
@@ -105,8 +102,7 @@ async fn images_stream_cut_through_with_preview_and_complete_with_seq() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
 
     let bytes = fake_png(300_000, 7);
     let mut begin = begin_for("c-9", &bytes);
@@ -219,29 +215,11 @@ async fn image_errors_name_the_item_and_later_chunks_are_dropped_silently() {
         .await;
 
     // A first chunk too short to carry the signature.
-    ana.send(ClientHeader::ImageBegin(begin_for("i-5", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "i-5".into(),
-            offset: 0,
-        },
-        &bytes[..4],
-    )
-    .await;
+    ana.begin_partial("i-5", &bytes, 4).await;
     ana.expect_error(ErrorCode::BadImage).await;
 
     // Offsets must be contiguous.
-    ana.send(ClientHeader::ImageBegin(begin_for("i-6", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "i-6".into(),
-            offset: 0,
-        },
-        &bytes[..1000],
-    )
-    .await;
+    ana.begin_partial("i-6", &bytes, 1000).await;
     ana.send(
         ClientHeader::ImageChunk {
             id: "i-6".into(),
@@ -256,16 +234,7 @@ async fn image_errors_name_the_item_and_later_chunks_are_dropped_silently() {
     );
 
     // Ending early.
-    ana.send(ClientHeader::ImageBegin(begin_for("i-7", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "i-7".into(),
-            offset: 0,
-        },
-        &bytes[..1000],
-    )
-    .await;
+    ana.begin_partial("i-7", &bytes, 1000).await;
     ana.send(ClientHeader::ImageEnd { id: "i-7".into() }, b"")
         .await;
     ana.expect_error(ErrorCode::BadChunk).await;
@@ -387,20 +356,10 @@ async fn cancel_and_sender_leaving_cancel_to_receivers() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     let bytes = fake_png(10_000, 3);
 
-    ana.send(ClientHeader::ImageBegin(begin_for("x", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "x".into(),
-            offset: 0,
-        },
-        &bytes[..5000],
-    )
-    .await;
+    ana.begin_partial("x", &bytes, 5000).await;
     ana.send(ClientHeader::Cancel { id: "x".into() }, b"").await;
     // Later chunks of a cancelled image are dropped silently.
     ana.send(
@@ -424,16 +383,7 @@ async fn cancel_and_sender_leaving_cancel_to_receivers() {
         }
     ));
 
-    ana.send(ClientHeader::ImageBegin(begin_for("y", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "y".into(),
-            offset: 0,
-        },
-        &bytes[..5000],
-    )
-    .await;
+    ana.begin_partial("y", &bytes, 5000).await;
     let begun = ben
         .recv_until(|h| matches!(h, RelayHeader::ImageBegin(_)))
         .await;
@@ -462,8 +412,7 @@ async fn a_bad_hash_is_cancelled_to_receivers() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     let bytes = fake_png(3000, 4);
     let mut begin = begin_for("h", &bytes);
     begin.sha256 = sha256_hex(b"other");
@@ -490,16 +439,7 @@ async fn a_connection_that_joins_mid_upload_gets_the_image_once_complete() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let bytes = fake_png(50_000, 5);
-    ana.send(ClientHeader::ImageBegin(begin_for("m", &bytes)), b"")
-        .await;
-    ana.send(
-        ClientHeader::ImageChunk {
-            id: "m".into(),
-            offset: 0,
-        },
-        &bytes[..20_000],
-    )
-    .await;
+    ana.begin_partial("m", &bytes, 20_000).await;
     ana.text("sync", "barrier").await;
     ana.expect_ack("sync").await;
     let mut late = Client::join(addr, "Late", "lobby", 9).await;
@@ -588,8 +528,7 @@ async fn resent_items_get_the_original_ack_and_are_not_relayed_twice() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     ana.text("d-1", "once").await;
     let text_ack = ana.recv().await;
     let bytes = fake_png(3000, 8);
@@ -616,8 +555,7 @@ async fn resent_items_get_the_original_ack_and_are_not_relayed_twice() {
         .send(ClientHeader::ImageEnd { id: "d-2".into() }, b"")
         .await;
     again.expect_silence(Duration::from_millis(200)).await;
-    ben.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ben.joined().await;
     ben.expect_silence(Duration::from_millis(200)).await;
 }
 
@@ -666,8 +604,7 @@ async fn items_reach_other_windows_of_the_same_user() {
     let addr = relay.local_addr();
     let mut one = Client::join(addr, "Ana", "lobby", 1).await;
     let mut two = Client::join(addr, "Ana", "lobby", 1).await;
-    one.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    one.joined().await;
     one.text("w-1", "from window one").await;
     one.expect_ack("w-1").await;
     assert!(matches!(two.recv().await.header, RelayHeader::Text { .. }));

@@ -61,8 +61,7 @@ async fn a_since_past_the_rooms_history_still_gets_new_items_and_acks() {
     let mut ana = Client::join_since(addr, "Ana", "lobby", 1, Some(100)).await;
     let w = ana.welcome.clone().expect("welcome");
     eprintln!("ana welcome: epoch {} history {}", w.epoch, w.history);
-    ben.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ben.joined().await;
     ben.text("b-1", "hello Ana").await;
     let ben_seq = ben.expect_ack("b-1").await;
     ana.text("a-1", "hi Ben").await;
@@ -381,8 +380,7 @@ async fn a_slow_reader_that_keeps_reading_is_not_a_slow_consumer() {
     let addr = relay.local_addr();
     let mut ana = Client::join(addr, "Ana", "lobby", 1).await;
     let slow = join_small_rcvbuf(addr, "Slow", 3).await;
-    ana.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
-        .await;
+    ana.joined().await;
     let image = fake_png(1024 * 1024, 3);
     ana.send_image("big", &image, 512 * 1024).await;
     ana.recv_until(|h| matches!(h, RelayHeader::Ack { .. }))

@@ -190,6 +190,24 @@ impl Client {
         }
     }
 
+    /// Skips messages until someone's `joined`.
+    pub async fn joined(&mut self) {
+        self.recv_until(|h| matches!(h, RelayHeader::Joined { .. }))
+            .await;
+    }
+
+    /// Begins an image and sends its first `upto` bytes as one chunk: an upload
+    /// left in flight.
+    pub async fn begin_partial(&mut self, id: &str, bytes: &[u8], upto: usize) {
+        self.send(ClientHeader::ImageBegin(begin_for(id, bytes)), b"")
+            .await;
+        let first = ClientHeader::ImageChunk {
+            id: id.to_owned(),
+            offset: 0,
+        };
+        self.send(first, &bytes[..upto]).await;
+    }
+
     /// Expects an error with `code` as the next message.
     pub async fn expect_error(&mut self, code: ErrorCode) -> Option<String> {
         match self.recv().await.header {
