@@ -5,101 +5,21 @@
 //! No packet leaves the namespaces. Needs root and iproute2; elsewhere it says
 //! so and skips.
 
+#[path = "../server/tests/netns/mod.rs"]
+mod netns;
 mod ui_support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use netns::{Killed, Namespaces, lines_of, wait_for};
 use snapwire::cli::Launch;
 use ui_support::{has_text, setup, step_until};
 
 const CHILD_ENV: &str = "SNAPWIRE_APP_NETNS_CHILD";
 const ROOM_NAME: &str = "Ana's room";
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-struct Namespaces {
-    host: String,
-    browser: String,
-}
-
-impl Namespaces {
-    fn create() -> Option<Namespaces> {
-        let id = std::process::id() % 100_000;
-        let ns = Namespaces {
-            host: format!("swapp-h{id}"),
-            browser: format!("swapp-b{id}"),
-        };
-        let (veth_h, veth_b) = (format!("swah{id}"), format!("swab{id}"));
-        let steps: Vec<Vec<&str>> = vec![
-            vec!["netns", "add", &ns.host],
-            vec!["netns", "add", &ns.browser],
-            vec![
-                "link", "add", &veth_h, "type", "veth", "peer", "name", &veth_b,
-            ],
-            vec!["link", "set", &veth_h, "netns", &ns.host],
-            vec!["link", "set", &veth_b, "netns", &ns.browser],
-            // Documentation addresses (TEST-NET-1): they exist only on this veth pair.
-            vec![
-                "-n",
-                &ns.host,
-                "addr",
-                "add",
-                "192.0.2.1/24",
-                "dev",
-                &veth_h,
-            ],
-            vec![
-                "-n",
-                &ns.browser,
-                "addr",
-                "add",
-                "192.0.2.2/24",
-                "dev",
-                &veth_b,
-            ],
-            vec!["-n", &ns.host, "link", "set", &veth_h, "up"],
-            vec!["-n", &ns.browser, "link", "set", &veth_b, "up"],
-            vec!["-n", &ns.host, "link", "set", "lo", "up"],
-            vec!["-n", &ns.browser, "link", "set", "lo", "up"],
-        ];
-        for step in steps {
-            if !ip(&step) {
-                eprintln!(
-                    "skipping: `ip {}` failed (needs root and iproute2)",
-                    step.join(" ")
-                );
-                return None;
-            }
-        }
-        Some(ns)
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        ip(&["netns", "del", &self.host]);
-        ip(&["netns", "del", &self.browser]);
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn child(ns: &str, test: &str) -> (Killed, mpsc::Receiver<String>) {
     let exe = std::env::current_exe().expect("test binary");
@@ -119,27 +39,8 @@ fn child(ns: &str, test: &str) -> (Killed, mpsc::Receiver<String>) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start a child in its namespace");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(&mut child);
     (Killed(child), rx)
-}
-
-fn wait_for(lines: &mpsc::Receiver<String>, prefix: &str, until: Instant) -> String {
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(prefix) => return line,
-            Ok(_) => {}
-            Err(_) => panic!("no line with {prefix:?} in time"),
-        }
-    }
 }
 
 #[test]
@@ -147,11 +48,11 @@ fn a_hosted_room_announced_in_one_namespace_shows_in_the_app_in_another() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let Some(ns) = Namespaces::create() else {
+    let Some(ns) = Namespaces::create("a") else {
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(40);
-    let (mut host, host_lines) = child(&ns.host, "announce_child");
+    let (mut host, host_lines) = child(&ns.server, "announce_child");
     wait_for(&host_lines, "ANNOUNCED", deadline);
     let (_browser, browser_lines) = child(&ns.browser, "app_child");
     let found = wait_for(&browser_lines, "FOUND ", deadline);

@@ -3,139 +3,30 @@
 //! test and removed after it; no packet leaves them. Needs root and iproute2 (both
 //! present on the project's machines and in CI); elsewhere the test says so and skips.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod netns;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use netns::{BROWSER_ADDR, Killed, Namespaces, SERVER_ADDR, lines_of, wait_for};
 
 use snapwire_relay::discovery::{BrowseEvent, Browser};
 
 const CHILD_ENV: &str = "SNAPWIRE_BROWSE_CHILD";
-/// Documentation addresses (TEST-NET-1): they exist only on our veth pair.
-const RELAY_ADDR: &str = "192.0.2.1";
-const BROWSER_ADDR: &str = "192.0.2.2";
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Two namespaces joined by a veth pair; removed on drop.
-struct Namespaces {
-    relay: String,
-    browser: String,
-}
-
-impl Namespaces {
-    fn create() -> Option<Namespaces> {
-        let id = std::process::id() % 100_000;
-        let ns = Namespaces {
-            relay: format!("snapwire-r{id}"),
-            browser: format!("snapwire-b{id}"),
-        };
-        let (veth_r, veth_b) = (format!("swr{id}"), format!("swb{id}"));
-        let steps: Vec<Vec<&str>> = vec![
-            vec!["netns", "add", &ns.relay],
-            vec!["netns", "add", &ns.browser],
-            vec![
-                "link", "add", &veth_r, "type", "veth", "peer", "name", &veth_b,
-            ],
-            vec!["link", "set", &veth_r, "netns", &ns.relay],
-            vec!["link", "set", &veth_b, "netns", &ns.browser],
-            vec![
-                "-n",
-                &ns.relay,
-                "addr",
-                "add",
-                "192.0.2.1/24",
-                "dev",
-                &veth_r,
-            ],
-            vec![
-                "-n",
-                &ns.browser,
-                "addr",
-                "add",
-                "192.0.2.2/24",
-                "dev",
-                &veth_b,
-            ],
-            vec!["-n", &ns.relay, "link", "set", &veth_r, "up"],
-            vec!["-n", &ns.browser, "link", "set", &veth_b, "up"],
-            vec!["-n", &ns.relay, "link", "set", "lo", "up"],
-            vec!["-n", &ns.browser, "link", "set", "lo", "up"],
-        ];
-        for step in steps {
-            if !ip(&step) {
-                eprintln!(
-                    "skipping: `ip {}` failed (needs root and iproute2)",
-                    step.join(" ")
-                );
-                return None;
-            }
-        }
-        Some(ns)
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        ip(&["netns", "del", &self.relay]);
-        ip(&["netns", "del", &self.browser]);
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Lines of a child's stdout, over a channel so the parent can wait with a deadline.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for(lines: &mpsc::Receiver<String>, prefix: &str, until: Instant) -> String {
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(prefix) => return line,
-            Ok(_) => {}
-            Err(_) => panic!("no line with {prefix:?} in time"),
-        }
-    }
-}
 
 #[test]
 fn a_relay_in_one_namespace_is_found_from_another_and_lost_when_it_stops() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return; // the browser child runs only `browse_child`
     }
-    let Some(ns) = Namespaces::create() else {
+    let Some(ns) = Namespaces::create("r") else {
         return;
     };
     let mut relay = Command::new("ip")
         .args([
             "netns",
             "exec",
-            &ns.relay,
+            &ns.server,
             env!("CARGO_BIN_EXE_snapwire-relay"),
         ])
         .args([
@@ -186,7 +77,7 @@ fn a_relay_in_one_namespace_is_found_from_another_and_lost_when_it_stops() {
     let found = wait_for(&browser_lines, "FOUND ", deadline);
     assert!(found.contains("instance=Netns relay"), "{found}");
     assert!(
-        found.contains(&format!("url=ws://{RELAY_ADDR}:{port}/ws")),
+        found.contains(&format!("url=ws://{SERVER_ADDR}:{port}/ws")),
         "{found}"
     );
     assert!(found.contains("token=true"), "{found}");
