@@ -85,8 +85,17 @@ pub async fn run<S, W>(
             }
         };
         if reason == EndReason::Shutdown {
+            // After what is queued (the `image_cancel`s of `Shared::stop_streams`
+            // and of the feeder), not instead of it; `finish` bounds the wait.
             let err = ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping");
-            fatal(&outbox, &shared, &err);
+            shared.metrics.error(err.code);
+            outbox.close_after(
+                error_frame(&err),
+                Closing {
+                    code: 1001,
+                    reason: err.code.as_str().to_owned(),
+                },
+            );
         }
         finish(writer, &outbox).await;
         info!(%reason, "disconnected");

@@ -4,13 +4,14 @@
 //! live again (PROTOCOL.md, "Flow control").
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{Outbox, PushError};
 use crate::protocol::{CancelReason, RelayHeader, RelayImageBegin, encode_frame};
-use crate::room::{ConnId, FeedStep, Room, close_slow};
+use crate::room::{ConnId, FeedStep, Room, Sid, close_slow};
 use crate::shared::Shared;
 use crate::store::{Content, Item, StoreError};
 
@@ -41,9 +42,22 @@ pub async fn run(
                 }
             }
             FeedStep::Deliver { item, history } => {
+                let sid = shared.next_sid();
+                let open = AtomicBool::new(false);
                 let sent = tokio::select! {
-                    sent = deliver(&room, &item, history, &outbox, &shared) => sent,
-                    () = stop.cancelled() => return,
+                    sent = deliver(&room, &item, history, Stream { sid, open: &open }, &outbox, &shared) => sent,
+                    () = stop.cancelled() => {
+                        if open.load(Relaxed) && shared.shutdown.is_cancelled() {
+                            // An image replayed from retention is in flight too: the
+                            // receiver hears it is cancelled before the goodbye.
+                            let cancel = RelayHeader::ImageCancel {
+                                sid,
+                                reason: CancelReason::ServerShutdown,
+                            };
+                            let _ = outbox.push_control(encode_frame(&cancel, &[]));
+                        }
+                        return;
+                    }
                 };
                 match sent {
                     Ok(()) => room.delivered(conn, item.seq),
@@ -62,6 +76,13 @@ pub async fn run(
     }
 }
 
+/// The stream an image is delivered on: its `sid`, and whether its `image_begin`
+/// is queued without its `image_end` or `image_cancel` yet.
+struct Stream<'a> {
+    sid: Sid,
+    open: &'a AtomicBool,
+}
+
 enum Stop {
     Closed,
     Pruned,
@@ -78,6 +99,7 @@ async fn deliver(
     room: &Room,
     item: &Arc<Item>,
     history: bool,
+    stream: Stream<'_>,
     outbox: &Outbox,
     shared: &Shared,
 ) -> Result<(), Stop> {
@@ -94,7 +116,7 @@ async fn deliver(
         }
         Content::Image(image) => image,
     };
-    let sid = shared.next_sid();
+    let sid = stream.sid;
     let begin = RelayHeader::ImageBegin(RelayImageBegin {
         sid,
         ts: item.ts,
@@ -110,6 +132,7 @@ async fn deliver(
     outbox
         .push_wait(encode_frame(&begin, &image.preview))
         .await?;
+    stream.open.store(true, Relaxed);
     let chunk_bytes = shared.config.max_chunk_bytes as u64;
     let mut offset = 0;
     while offset < image.size {
@@ -132,6 +155,7 @@ async fn deliver(
                     reason: CancelReason::Storage,
                 };
                 outbox.push_wait(encode_frame(&cancel, &[])).await?;
+                stream.open.store(false, Relaxed);
                 return Ok(());
             }
         };
@@ -145,5 +169,6 @@ async fn deliver(
         ts: item.ts,
     };
     outbox.push_wait(encode_frame(&end, &[])).await?;
+    stream.open.store(false, Relaxed);
     Ok(())
 }

@@ -152,6 +152,21 @@ impl Outbox {
         self.writable.notify_waiters();
     }
 
+    /// Queues `last` after everything already queued and asks the writer to close
+    /// with `closing` once it is sent: the relay's goodbye at shutdown, which must
+    /// not overtake the `image_cancel`s queued before it. Only the first close wins.
+    pub fn close_after(&self, last: Bytes, closing: Closing) {
+        let mut state = self.lock();
+        if state.closing.is_some() {
+            return;
+        }
+        state.bytes += last.len();
+        state.queue.push_back(last);
+        state.closing = Some(closing);
+        self.readable.notify_one();
+        self.writable.notify_waiters();
+    }
+
     /// Asks the writer to answer a ping (not counted against the bound: at most one waits).
     pub fn push_pong(&self, payload: Bytes) {
         let mut state = self.lock();

@@ -78,6 +78,8 @@ struct State {
     /// hold a newer item that is not fanned out yet; feeders stop below it, so that
     /// item reaches every member through `complete` (and its author as an ack).
     completed: u64,
+    /// The relay is stopping: its streams were cancelled and no new one starts.
+    stopped: bool,
 }
 
 pub struct Room {
@@ -117,6 +119,7 @@ impl Room {
                 members: HashMap::new(),
                 streams: HashMap::new(),
                 completed,
+                stopped: false,
             }),
             commit_lock: tokio::sync::Mutex::new(()),
             metrics,
@@ -220,6 +223,9 @@ impl Room {
     /// `image_begin` and first chunk, already serialized.
     pub fn start_stream(&self, sender: ConnId, sid: Sid, begin: Bytes, first_chunk: Bytes) {
         let mut state = self.lock();
+        if state.stopped {
+            return; // its receivers are being told `server_shutdown`
+        }
         let State {
             members, streams, ..
         } = &mut *state;
@@ -281,6 +287,29 @@ impl Room {
         for conn in stream.receivers {
             if let Some(member) = state.members.get(&conn) {
                 control(member, cancel.clone(), &self.metrics);
+            }
+        }
+    }
+
+    /// The relay is stopping: every stream in flight is cancelled to its receivers
+    /// (`server_shutdown`) now, before any connection is told goodbye, and none
+    /// starts from here on. Per connection, the cancel is queued ahead of the error.
+    pub fn stop_streams(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        let streams = std::mem::take(&mut state.streams);
+        for (sid, stream) in streams {
+            let cancel = frame(
+                RelayHeader::ImageCancel {
+                    sid,
+                    reason: CancelReason::ServerShutdown,
+                },
+                &[],
+            );
+            for conn in stream.receivers {
+                if let Some(member) = state.members.get(&conn) {
+                    control(member, cancel.clone(), &self.metrics);
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! State shared by every connection of one relay: settings, rooms, counters, ids.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -18,6 +18,9 @@ pub struct Shared {
     /// Cancelled when the relay stops: every connection says `server_shutdown`.
     pub shutdown: CancellationToken,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// Set under the `rooms` lock by [`Shared::stop_streams`], so a room made
+    /// after it starts stopped too.
+    streams_stopped: AtomicBool,
     next_conn: AtomicU64,
     next_sid: AtomicU64,
     /// Connections past `hello`.
@@ -32,6 +35,7 @@ impl Shared {
             metrics: Arc::new(Metrics::default()),
             shutdown: CancellationToken::new(),
             rooms: Mutex::new(HashMap::new()),
+            streams_stopped: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
@@ -55,15 +59,30 @@ impl Shared {
         let store = self.store.room(name)?;
         let mut rooms = self.lock_rooms();
         let room = rooms.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(Room::new(
+            let room = Room::new(
                 name.to_owned(),
                 store,
                 self.metrics.clone(),
                 self.config.limits(),
                 self.config.replay_latest,
-            ))
+            );
+            if self.streams_stopped.load(Relaxed) {
+                room.stop_streams();
+            }
+            Arc::new(room)
         });
         Ok(room.clone())
+    }
+
+    /// The first step of stopping: every image streaming in any room is cancelled
+    /// to its receivers (`server_shutdown`) before [`Shared::shutdown`] tells any
+    /// connection goodbye, so no receiver's goodbye can overtake a cancel.
+    pub fn stop_streams(&self) {
+        let rooms = self.lock_rooms();
+        self.streams_stopped.store(true, Relaxed);
+        for room in rooms.values() {
+            room.stop_streams();
+        }
     }
 
     fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {
