@@ -11,6 +11,7 @@
 //! Prints JSON lines as runs finish and a table at the end. See docs/PERFORMANCE.md.
 
 mod core;
+mod soak;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,6 +75,13 @@ struct Args {
     /// Idle connections of the idle scenario.
     #[arg(long, default_value_t = 500)]
     idle: usize,
+    /// Soak instead of the benchmarks: this many seconds of clients sending, leaving
+    /// and rejoining, then an exact delivery check and RSS/fd samples (soak.rs).
+    #[arg(long)]
+    soak_secs: Option<u64>,
+    /// Clients of the soak.
+    #[arg(long, default_value_t = 20)]
+    soak_clients: usize,
     /// Internal: serve the raw-TCP baseline and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -109,6 +117,9 @@ fn main() -> anyhow::Result<()> {
         .relay
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_snapwire-relay")));
+    if let Some(secs) = args.soak_secs {
+        return soak::bench_main(&runtime, &relay_bin, args.soak_clients, secs);
+    }
     let me = std::env::current_exe()?;
     let scenarios = if args.scenario.is_empty() {
         vec![Scenario::Fanout, Scenario::Stall, Scenario::Idle]
