@@ -259,8 +259,8 @@ pub fn write_store_dir(dir: &std::path::Path, files: &[StoreFile]) {
 /// The store's recovery from whatever its data directory holds: opening never
 /// panics; what it loads is consistent (ascending seqs above what was pruned,
 /// readable image bytes of the announced size, or an error); a new commit takes a
-/// seq above every one seen, and survives a reopen.
-pub fn store(dir: &std::path::Path, data: &[u8]) {
+/// seq above every one seen, and survives a reopen. Returns how many items loaded.
+pub fn store(dir: &std::path::Path, data: &[u8]) -> usize {
     use snapwire_relay::store::{Content, NewItem, Store};
     use snapwire_relay::{Retention, Storage};
 
@@ -272,10 +272,10 @@ pub fn store(dir: &std::path::Path, data: &[u8]) {
     };
     let storage = Storage::Disk(dir.to_path_buf());
     let Ok(store) = Store::open(&storage, retention) else {
-        return;
+        return 0;
     };
     let Ok(room) = store.room(STORE_ROOM) else {
-        return; // an error value (a room.json of another room, say) is fine
+        return 0; // an error value (a room.json of another room, say) is fine
     };
     let items = room.items_after(0, usize::MAX);
     assert!(
@@ -305,7 +305,7 @@ pub fn store(dir: &std::path::Path, data: &[u8]) {
         content: Content::Text(Bytes::from_static(b"after recovery")),
     };
     let Ok(item) = room.commit(new, None) else {
-        return;
+        return items.len();
     };
     if item.item_id == "fuzz-new"
         && item.content == Content::Text(Bytes::from_static(b"after recovery"))
@@ -323,4 +323,5 @@ pub fn store(dir: &std::path::Path, data: &[u8]) {
             "a commit survives a reopen"
         );
     }
+    items.len()
 }

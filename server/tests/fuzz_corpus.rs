@@ -184,3 +184,22 @@ fn write_store_seeds() {
             .expect("write seed");
     }
 }
+
+/// The store seeds reach recovery's deep end: whole rooms load, retention applies,
+/// a torn last item and leftovers are dropped, a room without room.json is wiped.
+#[test]
+fn store_seeds_load_what_they_should() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/store");
+    for (seed, items) in [
+        ("whole", 6),
+        ("whole-retain-2", 2),
+        ("torn-last-item", 6),
+        ("leftovers", 6),
+        ("no-room-file", 0),
+        ("room-file-only", 0),
+    ] {
+        let data = std::fs::read(corpus.join(seed)).expect("a committed seed");
+        let dir = common::TempDir::new("fuzz-seed");
+        assert_eq!(harness::store(dir.path(), &data), items, "{seed}");
+    }
+}
