@@ -7,8 +7,8 @@
 
 use bytes::Bytes;
 use snapwire_relay::protocol::{
-    ClientHeader, ErrorCode, Hello, ImageFormat, RelayMessage, decode_frame, parse_client,
-    parse_relay, validate,
+    ClientHeader, ErrorCode, Hello, ImageFormat, RelayHeader, RelayMessage, decode_frame,
+    parse_client, parse_relay, validate,
 };
 
 /// The frame decoder and both message parsers: never a panic, every error a code
@@ -324,4 +324,194 @@ pub fn store(dir: &std::path::Path, data: &[u8]) -> usize {
         );
     }
     items.len()
+}
+
+/// A byte reader for the `session` target's little language.
+struct Ops<'a>(&'a [u8]);
+
+impl Ops<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes([self.byte()?, self.byte()?]))
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.0.len());
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        taken.to_vec()
+    }
+}
+
+/// The client messages a `session` input stands for: after a valid `hello` (unless
+/// the first byte's top bit is set), a sequence of texts, image begins, chunks, ends,
+/// cancels, receipts, whole valid images, second hellos and raw messages.
+pub fn session_messages(data: &[u8]) -> Vec<Bytes> {
+    use serde_json::json;
+    use snapwire_relay::protocol::encode_frame;
+    let mut ops = Ops(data);
+    let mut out = Vec::new();
+    let hello = |since: Option<u8>| {
+        encode_frame(
+            &json!({"type":"hello","v":1,"name":"Fuzz","room":"lobby",
+                "client":"0123456789abcdef0123456789abcdef","since":since}),
+            b"",
+        )
+    };
+    let Some(first) = ops.byte() else {
+        return vec![hello(None)];
+    };
+    if first & 0x80 == 0 {
+        out.push(hello(None));
+    }
+    let id = |b: u8| format!("c-{}", b % 8);
+    let png = |len: usize, seed: u8| -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend((0..len.saturating_sub(8)).map(|i| (i as u8).wrapping_mul(31) ^ seed));
+        bytes.truncate(len.max(1));
+        bytes
+    };
+    while let Some(op) = ops.byte() {
+        if out.len() >= 64 {
+            break;
+        }
+        match op % 10 {
+            0 => {
+                let n = usize::from(ops.byte().unwrap_or(0));
+                out.push(Bytes::from(ops.bytes(n)));
+            }
+            1 => out.push(hello(ops.byte())),
+            2 => {
+                let id = id(ops.byte().unwrap_or(0));
+                let n = usize::from(ops.byte().unwrap_or(0));
+                out.push(encode_frame(&json!({"type":"text","id":id}), &ops.bytes(n)));
+            }
+            3 => {
+                let id = id(ops.byte().unwrap_or(0));
+                let size = u64::from(ops.u16().unwrap_or(0)) % 5000;
+                let mime = [
+                    "image/png",
+                    "image/jpeg",
+                    "image/gif",
+                    "image/webp",
+                    "image/bmp",
+                    "text/plain",
+                ][usize::from(ops.byte().unwrap_or(0) % 6)];
+                let sha = hex::encode(ops.bytes(32));
+                let preview_len = usize::from(ops.byte().unwrap_or(0));
+                let preview = ops.bytes(preview_len);
+                out.push(encode_frame(
+                    &json!({"type":"image_begin","id":id,"name":"../x.png","mime":mime,"size":size,"sha256":sha}),
+                    &preview,
+                ));
+            }
+            4 => {
+                let id = id(ops.byte().unwrap_or(0));
+                let offset = ops.u16().unwrap_or(0);
+                let n = usize::from(ops.byte().unwrap_or(0));
+                let mut body = ops.bytes(n);
+                if offset == 0 && body.len() >= 8 {
+                    body[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+                }
+                out.push(encode_frame(
+                    &json!({"type":"image_chunk","id":id,"offset":offset}),
+                    &body,
+                ));
+            }
+            5 => out.push(encode_frame(
+                &json!({"type":"image_end","id":id(ops.byte().unwrap_or(0))}),
+                b"",
+            )),
+            6 => out.push(encode_frame(
+                &json!({"type":"cancel","id":id(ops.byte().unwrap_or(0))}),
+                b"",
+            )),
+            7 => out.push(encode_frame(
+                &json!({"type":"receipt","seq":ops.byte().unwrap_or(0)}),
+                b"",
+            )),
+            8 => {
+                let id = id(ops.byte().unwrap_or(0));
+                let len = 1 + usize::from(ops.u16().unwrap_or(0)) % 5000;
+                let bytes = png(len, ops.byte().unwrap_or(0));
+                let chunk = 1 + usize::from(ops.u16().unwrap_or(0)) % len;
+                use sha2::{Digest, Sha256};
+                out.push(encode_frame(
+                    &json!({"type":"image_begin","id":id,"name":"cat.png","mime":"image/png",
+                        "size":len,"sha256":hex::encode(Sha256::digest(&bytes))}),
+                    b"",
+                ));
+                for (i, part) in bytes.chunks(chunk).enumerate() {
+                    out.push(encode_frame(
+                        &json!({"type":"image_chunk","id":id,"offset":i * chunk}),
+                        part,
+                    ));
+                }
+                out.push(encode_frame(&json!({"type":"image_end","id":id}), b""));
+            }
+            _ => {
+                let kind = [
+                    "text",
+                    "image_begin",
+                    "image_chunk",
+                    "image_end",
+                    "cancel",
+                    "receipt",
+                    "hello",
+                    "bogus",
+                ][usize::from(ops.byte().unwrap_or(0) % 8)];
+                let n = usize::from(ops.byte().unwrap_or(0));
+                let extra: serde_json::Value =
+                    serde_json::from_slice(&ops.bytes(n)).unwrap_or(serde_json::Value::Null);
+                out.push(encode_frame(
+                    &json!({"type":kind,"id":"c-1","x":extra}),
+                    b"",
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// One whole relay connection in-process, fed the messages an input stands for. The
+/// relay must answer only with valid messages, end by itself after a fatal error
+/// (error, then the close with its code), never hang, never relay this lone
+/// connection's own items back to it, and ack each id with one seq.
+pub fn session(data: &[u8]) {
+    let outcome = snapwire_relay::fuzzing::connection(session_messages(data));
+    let mut acks: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut last_seq = 0;
+    for (i, message) in outcome.messages.iter().enumerate() {
+        match &message.header {
+            RelayHeader::Error { code, .. } if code.is_fatal() => {
+                assert_eq!(i + 1, outcome.messages.len(), "{code} is the last word");
+                if let Some(close) = code.close_code() {
+                    assert_eq!(outcome.close, Some(close), "{code} closes with its code");
+                }
+            }
+            RelayHeader::Ack { id, seq, .. } => {
+                if let Some(first) = acks.insert(id.clone(), *seq) {
+                    assert_eq!(first, *seq, "{id} acked with two seqs");
+                } else {
+                    assert!(*seq > last_seq, "new items take higher seqs");
+                    last_seq = *seq;
+                }
+            }
+            RelayHeader::Text { .. }
+            | RelayHeader::ImageBegin(_)
+            | RelayHeader::ImageChunk { .. }
+            | RelayHeader::ImageEnd { .. } => {
+                panic!(
+                    "the relay relayed an item to its own author: {:?}",
+                    message.header
+                )
+            }
+            _ => {}
+        }
+    }
 }

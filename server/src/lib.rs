@@ -19,6 +19,8 @@ pub mod config;
 mod connection;
 pub mod discovery;
 mod feeder;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod lan;
 pub mod metrics;

@@ -100,8 +100,9 @@ pub fn is_stall(e: &std::io::Error) -> bool {
 }
 
 impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    #[cfg(test)]
-    fn over(io: W) -> Self {
+    /// A writer over any stream, without the stall timeout (tests, and the
+    /// in-process connections of `fuzzing`).
+    pub(crate) fn over(io: W) -> Self {
         Self { io, stall: None }
     }
 

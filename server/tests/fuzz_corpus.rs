@@ -203,3 +203,42 @@ fn store_seeds_load_what_they_should() {
         assert_eq!(harness::store(dir.path(), &data), items, "{seed}");
     }
 }
+
+#[test]
+fn session_corpus() {
+    run("session", harness::session);
+}
+
+/// The session seeds get where they should: a whole image and a text are acked (a
+/// re-sent image gets its first ack again), a missing hello is refused and closed.
+#[test]
+fn session_seeds_reach_the_session() {
+    use snapwire_relay::protocol::{ErrorCode, RelayHeader};
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/session");
+    let outcome = |seed: &str| {
+        let data = std::fs::read(corpus.join(seed)).expect("a committed seed");
+        snapwire_relay::fuzzing::connection(harness::session_messages(&data))
+    };
+    let acks = |seed: &str| -> Vec<u64> {
+        outcome(seed)
+            .messages
+            .iter()
+            .filter_map(|m| match &m.header {
+                RelayHeader::Ack { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(acks("text"), vec![1]);
+    assert_eq!(acks("whole-image"), vec![1]);
+    assert_eq!(acks("image-then-dup"), vec![1, 1]);
+    let refused = outcome("no-hello");
+    assert!(matches!(
+        refused.messages.last().map(|m| &m.header),
+        Some(RelayHeader::Error {
+            code: ErrorCode::NotHello,
+            ..
+        })
+    ));
+    assert_eq!(refused.close, Some(1002));
+}

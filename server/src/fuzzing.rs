@@ -1,0 +1,156 @@
+//! For the fuzz targets (`server/fuzz/`) and their corpus tests only: one whole relay
+//! connection run in-process, past the WebSocket upgrade, over in-memory pipes (no
+//! sockets), fed a sequence of client messages. Not part of the relay's API.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::config::{Config, Retention, Storage};
+use crate::connection;
+use crate::protocol::{RelayMessage, parse_relay};
+use crate::shared::Shared;
+use crate::socket::FrameWriter;
+use crate::store::Store;
+
+/// What one in-process connection gave back.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every message the relay sent, parsed (a message that does not parse panics).
+    pub messages: Vec<RelayMessage>,
+    /// The close code the relay ended with, if it sent a close frame.
+    pub close: Option<u16>,
+}
+
+/// How long one connection may take before it counts as a hang.
+const HANG: Duration = Duration::from_secs(5);
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the fuzz target")
+    })
+}
+
+/// Runs one connection of a fresh relay (memory store, small limits) to its end:
+/// sends `messages` as binary WebSocket messages, then closes, and collects what
+/// the relay sent. Panics if the relay sends something unparsable or hangs.
+pub fn connection(messages: Vec<Bytes>) -> Outcome {
+    runtime().block_on(async move {
+        let config = Config {
+            storage: Storage::Memory,
+            retention: Retention {
+                max_items: 8,
+                max_bytes: 1 << 20,
+            },
+            max_image_bytes: 256 * 1024,
+            max_chunk_bytes: 64 * 1024,
+            outbox_bytes: 256 * 1024,
+            hello_timeout: Duration::from_secs(2),
+            ..Config::default()
+        };
+        let store = Store::open(&config.storage, config.retention).expect("a memory store");
+        let max_message = config.max_message_bytes();
+        let shared = Arc::new(Shared::new(config, store));
+        let (client_io, relay_io) = tokio::io::duplex(1 << 20);
+        let (relay_read, relay_write) = tokio::io::split(relay_io);
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message));
+        let reader =
+            WebSocketStream::from_raw_socket(ReadOnly(relay_read), Role::Server, Some(ws_config))
+                .await;
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
+        let relay = tokio::spawn(connection::run(
+            reader,
+            FrameWriter::over(relay_write),
+            peer,
+            shared.clone(),
+        ));
+        let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        let collect = async {
+            let (mut sink, mut stream) = client.split();
+            let send = async {
+                for message in messages {
+                    if sink.send(Message::Binary(message)).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = sink.close().await;
+            };
+            let receive = async {
+                let mut out = Outcome {
+                    messages: Vec::new(),
+                    close: None,
+                };
+                while let Some(Ok(message)) = stream.next().await {
+                    match message {
+                        Message::Binary(bytes) => out
+                            .messages
+                            .push(parse_relay(bytes).expect("the relay sends only valid messages")),
+                        Message::Close(frame) => {
+                            out.close = frame.map(|f| u16::from(f.code));
+                        }
+                        Message::Text(_) => panic!("the relay sent a text message"),
+                        _ => {}
+                    }
+                }
+                out
+            };
+            let ((), out) = tokio::join!(send, receive);
+            out
+        };
+        let out = tokio::time::timeout(HANG, collect)
+            .await
+            .expect("the connection ends once the client has closed");
+        tokio::time::timeout(HANG, relay)
+            .await
+            .expect("the connection task ends")
+            .expect("the connection task does not panic");
+        out
+    })
+}
+
+/// The read side as tungstenite needs it: what it would write (pongs, close replies)
+/// is dropped; the relay's own writer sends those.
+struct ReadOnly<R>(R);
+
+impl<R: AsyncRead + Unpin> AsyncRead for ReadOnly<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin> AsyncWrite for ReadOnly<R> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
