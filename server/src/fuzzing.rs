@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::{Config, Retention, Storage};
 use crate::connection;
-use crate::protocol::{RelayMessage, parse_relay};
+use crate::protocol::{RelayHeader, RelayMessage, encode_frame, parse_relay};
 use crate::shared::Shared;
 use crate::socket::FrameWriter;
 use crate::store::Store;
@@ -31,8 +31,12 @@ pub struct Outcome {
     pub close: Option<u16>,
 }
 
-/// How long one connection may take before it counts as a hang.
-const HANG: Duration = Duration::from_secs(5);
+/// The id of the text that marks the end of the input (its answer is not reported).
+const SYNC: &str = "fuzz-sync";
+
+/// How long one connection may take before it counts as a hang: far beyond what any
+/// input needs (well under a second), so that a starved machine is not taken for one.
+const HANG: Duration = Duration::from_secs(30);
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -45,8 +49,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Runs one connection of a fresh relay (memory store, small limits) to its end:
-/// sends `messages` as binary WebSocket messages, then closes, and collects what
-/// the relay sent. Panics if the relay sends something unparsable or hangs.
+/// sends `messages` as binary WebSocket messages and a last text, closes once that is
+/// answered (or the relay has closed), and collects what the relay sent before. Panics if the relay sends something unparsable or hangs.
 pub fn connection(messages: Vec<Bytes>) -> Outcome {
     runtime().block_on(async move {
         let config = Config {
@@ -82,11 +86,19 @@ pub fn connection(messages: Vec<Bytes>) -> Outcome {
         let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
         let collect = async {
             let (mut sink, mut stream) = client.split();
+            let (synced, wait_sync) = tokio::sync::oneshot::channel::<()>();
             let send = async {
                 for message in messages {
                     if sink.send(Message::Binary(message)).await.is_err() {
                         return;
                     }
+                }
+                // The read loop handles one message at a time: once this text is
+                // answered, every message before it has been, and closing now drops
+                // nothing the relay meant to say.
+                let sync = encode_frame(&serde_json::json!({"type": "text", "id": SYNC}), b"sync");
+                if sink.send(Message::Binary(sync)).await.is_ok() {
+                    let _ = wait_sync.await;
                 }
                 let _ = sink.close().await;
             };
@@ -95,11 +107,25 @@ pub fn connection(messages: Vec<Bytes>) -> Outcome {
                     messages: Vec::new(),
                     close: None,
                 };
+                let mut synced = Some(synced);
                 while let Some(Ok(message)) = stream.next().await {
                     match message {
-                        Message::Binary(bytes) => out
-                            .messages
-                            .push(parse_relay(bytes).expect("the relay sends only valid messages")),
+                        Message::Binary(bytes) => {
+                            let message =
+                                parse_relay(bytes).expect("the relay sends only valid messages");
+                            let answers_sync = match &message.header {
+                                RelayHeader::Ack { id, .. } => id == SYNC,
+                                RelayHeader::Error { id, .. } => id.as_deref() == Some(SYNC),
+                                _ => false,
+                            };
+                            if answers_sync {
+                                if let Some(synced) = synced.take() {
+                                    let _ = synced.send(());
+                                }
+                            } else {
+                                out.messages.push(message);
+                            }
+                        }
                         Message::Close(frame) => {
                             out.close = frame.map(|f| u16::from(f.code));
                         }

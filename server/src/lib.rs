@@ -14,6 +14,7 @@
 //!   writes the shared bytes with no copy per receiver.
 //! - [`store`]: retention on disk (crash-safe) or in memory.
 //! - [`discovery`], [`lan`]: mDNS advertisement and the addresses people can type.
+//! - `fuzzing` (hidden): one connection in-process, for the fuzz targets in `server/fuzz/`.
 
 pub mod config;
 mod connection;
