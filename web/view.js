@@ -133,7 +133,11 @@ export function createView(dispatch) {
       node.img = el("img");
       node.img.decoding = "async";
       node.img.alt = item.name; // the file name: screen readers, and tests
-      if (item.width > 0 && item.height > 0) frame.style.aspectRatio = `${item.width} / ${item.height}`;
+      if (item.width > 0 && item.height > 0) {
+        frame.style.aspectRatio = `${item.width} / ${item.height}`;
+        // Portrait pictures: narrower, so one fits on a phone's screen with room to spare.
+        if (item.height > item.width) frame.style.width = `min(280px, 70vw, ${Math.round((300 * item.width) / item.height)}px)`;
+      }
       node.bar = el("div", "progress");
       node.barFill = el("div", "fill");
       node.bar.append(node.barFill);

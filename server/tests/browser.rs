@@ -214,6 +214,17 @@ impl Cdp {
             .await;
     }
 
+    /// Emulates the system's light or dark preference and waits for the page to repaint.
+    async fn color_scheme(&mut self, scheme: &str) {
+        self.call(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await;
+        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            .await;
+    }
+
     async fn screenshot(&mut self, path: &Path) {
         let shot = self
             .call("Page.captureScreenshot", json!({ "format": "png" }))
@@ -261,10 +272,15 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Ben sends a whole picture as one chunk and waits for its ack.
 async fn send_picture(ben: &mut Client, id: &str, name: &str, bytes: &[u8], w: u32, h: u32) -> u64 {
+    let mime = if name.ends_with(".jpg") {
+        "image/jpeg"
+    } else {
+        "image/png"
+    };
     let begin = ImageBegin {
         id: id.to_owned(),
         name: name.to_owned(),
-        mime: "image/png".to_owned(),
+        mime: mime.to_owned(),
         size: bytes.len() as u64,
         sha256: sha256_hex(bytes),
         width: Some(w),
@@ -314,6 +330,29 @@ fn errors_logged(events: &[Value]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// A script that draws a `w`×`h` PNG in the page and delivers it as a file in a
+/// `paste` or `drop` event, as a clipboard or a file manager would.
+fn page_file_event(kind: &str, name: &str, w: u32, h: u32) -> String {
+    let event = if kind == "paste" {
+        "new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true })"
+    } else {
+        "new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })"
+    };
+    format!(
+        "(async () => {{
+           const c = document.createElement('canvas'); c.width = {w}; c.height = {h};
+           const g = c.getContext('2d');
+           const grad = g.createLinearGradient(0, 0, {w}, {h});
+           grad.addColorStop(0, '#3a7bd5'); grad.addColorStop(1, '#f2c94c');
+           g.fillStyle = grad; g.fillRect(0, 0, {w}, {h});
+           const blob = await new Promise(r => c.toBlob(r, 'image/png'));
+           const dt = new DataTransfer();
+           dt.items.add(new File([blob], '{name}', {{ type: 'image/png' }}));
+           document.dispatchEvent({event});
+         }})()"
+    )
 }
 
 /// The part of a JPEG from its first SOS marker on: the compressed pixels.
@@ -473,7 +512,7 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
             .any(|w| w == [0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6])
     );
     // Dimensions as shown (rotated by the orientation), and a valid preview.
-    assert_eq!((got.begin.width, got.begin.height), (Some(16), Some(24)));
+    assert_eq!((got.begin.width, got.begin.height), (Some(360), Some(480)));
     assert!(!got.preview.is_empty() && got.preview.len() <= 32 * 1024);
     cdp.until("the sent picture's ack", "[...document.querySelectorAll('.item.mine')].some(e => e.querySelector('img') && !e.querySelector('.progress:not([hidden])') && e.textContent.includes('metadata removed'))")
         .await;
@@ -503,12 +542,6 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         cdp.eval("document.getElementById('message').value").await,
         json!("")
     );
-    // Ben's receipt shows as "seen by" under Ana's own text.
-    ben.send_json(json!({ "type": "receipt", "seq": text_seq }), b"")
-        .await;
-    cdp.until("'Seen by Ben'", "[...document.querySelectorAll('.item.mine .seen')].some(e => e.textContent === 'Seen by Ben')")
-        .await;
-
     // Reload: the history comes back, own items on the right.
     cdp.call("Page.reload", json!({})).await;
     cdp.until("the page to load again", "document.readyState === 'complete' && document.getElementById('presence').textContent.startsWith('2 online')")
@@ -533,25 +566,115 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         "the name is not left in the address bar"
     );
 
-    // A live picture while the page watches.
-    send_picture(&mut ben, "b-3", "live.png", &picture, 24, 16).await;
-    cdp.until("the live picture", "(() => { const i = document.querySelector('img[alt=\"live.png\"]'); return i && i.naturalWidth === 24; })()")
+    // Ben's receipt shows as "seen by" under Ana's own text (on her new connection).
+    ben.send_json(json!({ "type": "receipt", "seq": text_seq }), b"")
+        .await;
+    cdp.until("'Seen by Ben'", "[...document.querySelectorAll('.item.mine .seen')].some(e => e.textContent === 'Seen by Ben')")
         .await;
 
-    if let Ok(dir) = std::env::var("SNAPWIRE_SCREENSHOTS") {
-        let dir = PathBuf::from(dir);
+    // A live picture while the page watches, then a text.
+    send_picture(
+        &mut ben,
+        "b-3",
+        "sunset.jpg",
+        &fixture("sunset.jpg"),
+        480,
+        360,
+    )
+    .await;
+    cdp.until("the live picture", "(() => { const i = document.querySelector('img[alt=\"sunset.jpg\"]'); return i && i.naturalWidth === 480; })()")
+        .await;
+    ben.text("b-4", "Made it to the pier, look at that sky")
+        .await;
+    cdp.until("Ben's live text", "document.getElementById('items').lastElementChild.textContent.includes('look at that sky')")
+        .await;
+
+    let shots = std::env::var("SNAPWIRE_SCREENSHOTS")
+        .ok()
+        .map(PathBuf::from);
+    if let Some(dir) = &shots {
         for scheme in ["light", "dark"] {
-            cdp.call(
-                "Emulation.setEmulatedMedia",
-                json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-            )
-            .await;
-            cdp.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-                .await;
+            cdp.color_scheme(scheme).await;
             cdp.screenshot(&dir.join(format!("web-phone-{scheme}.png")))
                 .await;
         }
+        cdp.color_scheme("light").await;
     }
+
+    // Tap a picture: full screen, with Save under the sanitized name.
+    cdp.eval("document.querySelector('img[alt=\"sunset.jpg\"]').closest('button').click()")
+        .await;
+    cdp.until("the viewer", "!document.getElementById('viewer').hidden && document.getElementById('viewer-img').naturalWidth === 480")
+        .await;
+    assert_eq!(
+        cdp.eval("document.getElementById('save').download").await,
+        json!("sunset.jpg")
+    );
+    assert_eq!(
+        cdp.eval("document.getElementById('save').href.startsWith('blob:')")
+            .await,
+        json!(true)
+    );
+    if let Some(dir) = &shots {
+        cdp.screenshot(&dir.join("web-phone-viewer.png")).await;
+    }
+    cdp.eval("document.getElementById('close-viewer').click()")
+        .await;
+    cdp.until(
+        "the viewer to close",
+        "document.getElementById('viewer').hidden",
+    )
+    .await;
+
+    // Without a room in the link the page asks, with the remembered name filled in.
+    cdp.navigate(&format!("{origin}/")).await;
+    cdp.until("the join form", "!document.getElementById('join').hidden && document.getElementById('join-name').value === 'Ana'")
+        .await;
+    cdp.eval("document.getElementById('join-room').value = 'e2e'")
+        .await;
+    if let Some(dir) = &shots {
+        cdp.screenshot(&dir.join("web-phone-join.png")).await;
+    }
+    cdp.eval("document.querySelector('#join-form button').click()")
+        .await;
+    cdp.until("joined from the form", "document.getElementById('join').hidden && document.getElementById('presence').textContent === '2 online: Ana, Ben'")
+        .await;
+
+    // Paste a large picture with "Smaller" on: it goes as a 2048 px JPEG.
+    cdp.eval("document.getElementById('smaller').click()").await;
+    cdp.eval(&page_file_event("paste", "pasted.png", 3000, 2000))
+        .await;
+    let smaller = ben.recv_image().await;
+    assert_eq!(smaller.begin.name, "pasted.jpg");
+    assert_eq!(smaller.begin.mime, "image/jpeg");
+    assert_eq!(
+        (smaller.begin.width, smaller.begin.height),
+        (Some(2048), Some(1365))
+    );
+    assert!(smaller.bytes.starts_with(&[0xff, 0xd8, 0xff]));
+    cdp.eval("document.getElementById('smaller').click()").await;
+
+    // Drop a picture on the page: it goes as it is (a PNG without metadata).
+    cdp.eval(&page_file_event("drop", "dropped.png", 300, 200))
+        .await;
+    let dropped = ben.recv_image().await;
+    assert_eq!(dropped.begin.name, "dropped.png");
+    assert_eq!(dropped.begin.mime, "image/png");
+    assert_eq!(
+        (dropped.begin.width, dropped.begin.height),
+        (Some(300), Some(200))
+    );
+
+    // A HEIC file gets a sentence, and nothing is sent.
+    cdp.eval("(() => { const dt = new DataTransfer(); \
+              dt.items.add(new File([new Uint8Array([0,0,0,24,102,116,121,112,104,101,105,99,0,0,0,0])], 'IMG_7.HEIC', { type: 'image/heic' })); \
+              document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })); })()")
+        .await;
+    cdp.until(
+        "the HEIC sentence",
+        "document.getElementById('notice').textContent.includes('HEIC')",
+    )
+    .await;
 
     // Nothing from anywhere else, and nothing went wrong in the page.
     let events = std::mem::take(&mut cdp.events);
