@@ -30,6 +30,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// The host name the page is opened under (mapped to 127.0.0.1 inside Chromium only).
+const LAN_HOST: &str = "snapwire-relay.test";
+
 /// Chromium's start-up, page loads and the page's own work get longer than a protocol step.
 const BROWSER_WAIT: Duration = Duration::from_secs(30);
 /// How long the page waits for a condition: less than [`BROWSER_WAIT`], so the
@@ -87,6 +90,9 @@ fn launch(chromium: &Path) -> (Browser, String) {
             "--use-mock-keychain",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
+        // A LAN-like host name for the loopback relay: like http://192.168.x.y on a
+        // phone, it is not a secure context (127.0.0.1 and localhost would be).
+        .arg(format!("--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"))
         .arg("about:blank")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -376,7 +382,7 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     };
     let relay = start_relay(memory_config()).await;
     let addr: SocketAddr = relay.local_addr();
-    let origin = format!("http://{addr}");
+    let origin = format!("http://{LAN_HOST}:{}", addr.port());
 
     // Ben is in the room first and has sent a picture: the page sees it as history.
     let mut ben = Client::join(addr, "Ben", "e2e", 2).await;
@@ -418,11 +424,15 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     .await;
 
     // Join from the link, as a phone that scanned the QR code would (with a name).
-    let link = format!(
-        "{}&name=Ana",
-        snapwire_relay::join_link::join_link(addr, "e2e")
+    let link =
+        snapwire_relay::join_link::join_link(addr, "e2e").replace(&addr.ip().to_string(), LAN_HOST);
+    cdp.navigate(&format!("{link}&name=Ana")).await;
+    assert_eq!(
+        cdp.eval("[isSecureContext, typeof crypto.subtle, typeof crypto.getRandomValues]")
+            .await,
+        json!([false, "undefined", "function"]),
+        "the page runs where a phone meets it: not a secure context"
     );
-    cdp.navigate(&link).await;
     cdp.until(
         "the presence line",
         "document.getElementById('presence').textContent === '2 online: Ana, Ben'",
@@ -676,19 +686,77 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     )
     .await;
 
+    // 300 pictures: only those near the screen have an image URL (are decoded).
+    let before = cdp
+        .eval("document.querySelectorAll('#items .item').length")
+        .await;
+    let before = before.as_u64().expect("a count");
+    for n in 0..300 {
+        send_picture(
+            &mut ben,
+            &format!("many-{n}"),
+            &format!("many-{n}.png"),
+            &picture,
+            24,
+            16,
+        )
+        .await;
+    }
+    cdp.until(
+        "300 more pictures, all checked",
+        &format!(
+            "document.querySelectorAll('#items .item').length === {} && \
+                  !document.body.textContent.includes('checking') && \
+                  document.querySelector('img[alt=\"many-299.png\"]').naturalWidth === 24",
+            before + 300
+        ),
+    )
+    .await;
+    let decoded = cdp
+        .eval("document.querySelectorAll('#items img[src]').length")
+        .await;
+    assert!(
+        decoded.as_u64().is_some_and(|n| n > 0 && n <= 30),
+        "{decoded} pictures have URLs"
+    );
+    cdp.eval("document.getElementById('timeline').scrollTop = 0")
+        .await;
+    cdp.until(
+        "the top of the timeline decoded and the bottom released",
+        "document.querySelector('img[alt=\"ben\\'s <b>cat.png\"]').naturalWidth === 24 && \
+         !document.querySelector('img[alt=\"many-299.png\"]').hasAttribute('src')",
+    )
+    .await;
+    let decoded = cdp
+        .eval("document.querySelectorAll('#items img[src]').length")
+        .await;
+    assert!(
+        decoded.as_u64().is_some_and(|n| n > 0 && n <= 30),
+        "{decoded} pictures have URLs"
+    );
+
+    // Scrolled up, a new item shows as "1 new ↓"; tapping it goes down.
+    ben.text("b-5", "one more").await;
+    cdp.until("'1 new ↓'", "!document.getElementById('new-below').hidden && document.getElementById('new-below').textContent === '1 new ↓'")
+        .await;
+    cdp.eval("document.getElementById('new-below').click()")
+        .await;
+    cdp.until("the new item on screen", "document.getElementById('new-below').hidden && document.querySelector('img[alt=\"many-299.png\"]').hasAttribute('src')")
+        .await;
+
     // Nothing from anywhere else, and nothing went wrong in the page.
     let events = std::mem::take(&mut cdp.events);
     let urls = requested_urls(&events);
     assert!(
         urls.iter()
-            .any(|u| u.starts_with(&format!("ws://{addr}/ws"))),
+            .any(|u| u.starts_with(&format!("ws://{LAN_HOST}:{}/ws", addr.port()))),
         "{urls:?}"
     );
     let foreign: Vec<&String> = urls
         .iter()
         .filter(|u| {
             !(u.starts_with(&format!("{origin}/"))
-                || u.starts_with(&format!("ws://{addr}/"))
+                || u.starts_with(&format!("ws://{LAN_HOST}:{}/", addr.port()))
                 || u.starts_with("blob:")
                 || u.starts_with("data:"))
         })
