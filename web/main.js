@@ -106,7 +106,8 @@ function join({ name, room, token }) {
   state.form.error = "";
   // The address bar keeps the room (a link to share), never a name or token.
   history.replaceState(null, "", `/?room=${encodeURIComponent(room || DEFAULT_ROOM)}`);
-  session.start({ name: trimmed, room: room || DEFAULT_ROOM, client: settings.clientSecret(), token: token || settings.get("token") || null });
+  joinedWith = { name: trimmed, room: room || DEFAULT_ROOM, client: settings.clientSecret(), token: token || settings.get("token") || null };
+  session.start(joinedWith);
 }
 
 function sendText(text) {
@@ -155,6 +156,14 @@ async function share(key) {
     if (e.name !== "AbortError") handle({ t: "problem", message: `Sharing did not work: ${e.message}` });
   }
 }
+
+// Leaving the page closes the connection at once, so others see "left" now (and a
+// page kept in the back-forward cache holds no socket); coming back joins again.
+let joinedWith = null;
+window.addEventListener("pagehide", () => session.stop());
+window.addEventListener("pageshow", (e) => {
+  if (e.persisted && joinedWith) session.start(joinedWith);
+});
 
 // Coming back online or to the page: try at once instead of waiting out the backoff.
 window.addEventListener("online", () => session.nudge());

@@ -261,6 +261,10 @@ export function createView(dispatch) {
       dispatch({ i: "scrolled", atBottom });
     }
   });
+  // Turning the phone or resizing the window keeps the newest items in view.
+  window.addEventListener("resize", () => {
+    if (lastAtBottom) timeline.scrollTop = timeline.scrollHeight;
+  });
   $("new-below").addEventListener("click", () => {
     timeline.scrollTop = timeline.scrollHeight;
     lastAtBottom = true;

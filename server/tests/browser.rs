@@ -370,29 +370,23 @@ fn jpeg_scan(bytes: &[u8]) -> &[u8] {
     &bytes[at..]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
+/// Chromium, or `None` after saying loudly why the test does not run; in CI
+/// (`CI=true`) a missing Chromium fails the test instead.
+fn chromium_or_say_why() -> Option<PathBuf> {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let Some(chromium) = chromium_path().filter(|p| p.exists()) else {
+    let found = chromium_path().filter(|p| p.exists());
+    if found.is_none() {
         let why = "\n\n*** the browser end-to-end test did NOT run: no Chromium at /usr/bin/chromium. \
                    Install it (Debian: apt-get install -y chromium chromium-driver) or set SNAPWIRE_CHROMIUM. ***\n";
         assert!(!in_ci, "{why}");
         eprintln!("{why}");
-        return;
-    };
-    let relay = start_relay(memory_config()).await;
-    let addr: SocketAddr = relay.local_addr();
-    let origin = format!("http://{LAN_HOST}:{}", addr.port());
+    }
+    found
+}
 
-    // Ben is in the room first and has sent a picture: the page sees it as history.
-    let mut ben = Client::join(addr, "Ben", "e2e", 2).await;
-    let picture = fixture("tiny.png");
-    let picture_seq = send_picture(&mut ben, "b-1", "ben's <b>cat.png", &picture, 24, 16).await;
-    ben.text("b-2", "<img src=x onerror=alert(1)> hi").await;
-    ben.recv_until(|h| matches!(h, RelayHeader::Ack { .. }))
-        .await;
-
-    let (_browser, devtools) = launch(&chromium);
+/// Headless Chromium with one page at a phone's size (390×844, touch), its events recorded.
+async fn phone(chromium: &Path) -> (Browser, Cdp) {
+    let (browser, devtools) = launch(chromium);
     let mut cdp = Cdp::connect(&devtools).await;
     let target = cdp
         .call("Target.createTarget", json!({ "url": "about:blank" }))
@@ -422,6 +416,27 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         json!({ "enabled": true }),
     )
     .await;
+    (browser, cdp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
+    let Some(chromium) = chromium_or_say_why() else {
+        return;
+    };
+    let relay = start_relay(memory_config()).await;
+    let addr: SocketAddr = relay.local_addr();
+    let origin = format!("http://{LAN_HOST}:{}", addr.port());
+
+    // Ben is in the room first and has sent a picture: the page sees it as history.
+    let mut ben = Client::join(addr, "Ben", "e2e", 2).await;
+    let picture = fixture("tiny.png");
+    let picture_seq = send_picture(&mut ben, "b-1", "ben's <b>cat.png", &picture, 24, 16).await;
+    ben.text("b-2", "<img src=x onerror=alert(1)> hi").await;
+    ben.recv_until(|h| matches!(h, RelayHeader::Ack { .. }))
+        .await;
+
+    let (_browser, mut cdp) = phone(&chromium).await;
 
     // Join from the link, as a phone that scanned the QR code would (with a name).
     let link =
@@ -611,6 +626,55 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         cdp.color_scheme("light").await;
     }
 
+    // A picture that is still streaming: its preview and progress, then the picture.
+    let big = fixture("sunset.jpg");
+    let begin = ImageBegin {
+        id: "b-slow".to_owned(),
+        name: "slow.jpg".to_owned(),
+        mime: "image/jpeg".to_owned(),
+        size: big.len() as u64,
+        sha256: sha256_hex(&big),
+        width: Some(480),
+        height: Some(360),
+    };
+    ben.send(ClientHeader::ImageBegin(begin), &picture).await;
+    ben.send(
+        ClientHeader::ImageChunk {
+            id: "b-slow".to_owned(),
+            offset: 0,
+        },
+        &big[..big.len() / 2],
+    )
+    .await;
+    cdp.until(
+        "the preview with progress",
+        "(() => { const i = document.querySelector('img[alt=\"slow.jpg\"]'); const li = i && i.closest('.item'); \
+           return li && i.classList.contains('preview') && i.naturalWidth === 24 && \
+             li.querySelector('.status').textContent.startsWith('50 %') && !li.querySelector('.progress').hidden; })()",
+    )
+    .await;
+    ben.send(
+        ClientHeader::ImageChunk {
+            id: "b-slow".to_owned(),
+            offset: (big.len() / 2) as u64,
+        },
+        &big[big.len() / 2..],
+    )
+    .await;
+    ben.send(
+        ClientHeader::ImageEnd {
+            id: "b-slow".to_owned(),
+        },
+        b"",
+    )
+    .await;
+    cdp.until(
+        "the streamed picture in full",
+        "(() => { const i = document.querySelector('img[alt=\"slow.jpg\"]'); \
+           return !i.classList.contains('preview') && i.naturalWidth === 480 && i.closest('.item').querySelector('.progress').hidden; })()",
+    )
+    .await;
+
     // Tap a picture: full screen, with Save under the sanitized name.
     cdp.eval("document.querySelector('img[alt=\"sunset.jpg\"]').closest('button').click()")
         .await;
@@ -635,6 +699,22 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         "document.getElementById('viewer').hidden",
     )
     .await;
+
+    if let Some(dir) = &shots {
+        // The same room on a desktop browser.
+        cdp.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await;
+        cdp.color_scheme("light").await;
+        cdp.screenshot(&dir.join("web-desktop.png")).await;
+        cdp.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await;
+    }
 
     // Without a room in the link the page asks, with the remembered name filled in.
     cdp.navigate(&format!("{origin}/")).await;
@@ -767,5 +847,52 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         Vec::<String>::new(),
         "errors in the page"
     );
+    relay.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_with_a_token_asks_for_it_and_the_link_can_carry_it() {
+    let Some(chromium) = chromium_or_say_why() else {
+        return;
+    };
+    let config = snapwire_relay::Config {
+        token: Some("open sesame".to_owned()),
+        ..memory_config()
+    };
+    let relay = start_relay(config).await;
+    let addr = relay.local_addr();
+    let (_browser, mut cdp) = phone(&chromium).await;
+    let link = snapwire_relay::join_link::join_link(addr, "private")
+        .replace(&addr.ip().to_string(), LAN_HOST);
+
+    // No token: the relay says unauthorized, and the page asks for the token.
+    cdp.navigate(&format!("{link}&name=Cleo")).await;
+    cdp.until(
+        "the token prompt",
+        "!document.getElementById('join').hidden && !document.getElementById('join-token-row').hidden && \
+         document.getElementById('join-error').textContent.length > 0",
+    )
+    .await;
+    cdp.eval("document.getElementById('join-token').value = 'open sesame'")
+        .await;
+    cdp.eval("document.querySelector('#join-form button').click()")
+        .await;
+    cdp.until(
+        "joined with the token",
+        "document.getElementById('join').hidden && document.getElementById('presence').textContent === '1 online: Cleo'",
+    )
+    .await;
+
+    // A link with the token joins at once (nothing remembered: storage cleared), and
+    // the token does not stay in the address bar.
+    cdp.eval("localStorage.clear()").await;
+    cdp.navigate(&format!("{link}&name=Cleo&token=open%20sesame"))
+        .await;
+    cdp.until(
+        "joined from a link with the token",
+        "document.getElementById('presence').textContent === '1 online: Cleo'",
+    )
+    .await;
+    assert_eq!(cdp.eval("location.search").await, json!("?room=private"));
     relay.shutdown().await.expect("shutdown");
 }
