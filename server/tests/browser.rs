@@ -34,10 +34,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 const LAN_HOST: &str = "snapwire-relay.test";
 
 /// Chromium's start-up, page loads and the page's own work get longer than a protocol step.
-const BROWSER_WAIT: Duration = Duration::from_secs(30);
+const BROWSER_WAIT: Duration = Duration::from_secs(60);
 /// How long the page waits for a condition: less than [`BROWSER_WAIT`], so the
 /// page's own timeout answers first and the test can say what it saw.
-const PAGE_WAIT: Duration = Duration::from_secs(20);
+const PAGE_WAIT: Duration = Duration::from_secs(45);
 
 fn chromium_path() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("SNAPWIRE_CHROMIUM") {
@@ -511,6 +511,13 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
         json!({ "nodeId": input["nodeId"], "files": [photo_path.to_string_lossy()] }),
     )
     .await;
+    // The page prepares it (strip, decode, preview, hash) before it shows and sends it;
+    // waiting for that in the page keeps Ben's bounded waits short.
+    cdp.until(
+        "the picked file prepared",
+        "document.querySelector('img[alt=\"IMG_0042.jpg\"]')",
+    )
+    .await;
     let got = ben.recv_image().await;
     assert_eq!(got.begin.name, "IMG_0042.jpg");
     assert_eq!(got.begin.mime, "image/jpeg");
@@ -734,6 +741,11 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     cdp.eval("document.getElementById('smaller').click()").await;
     cdp.eval(&page_file_event("paste", "pasted.png", 3000, 2000))
         .await;
+    cdp.until(
+        "the pasted picture prepared",
+        "document.querySelector('img[alt=\"pasted.jpg\"]')",
+    )
+    .await;
     let smaller = ben.recv_image().await;
     assert_eq!(smaller.begin.name, "pasted.jpg");
     assert_eq!(smaller.begin.mime, "image/jpeg");
@@ -747,6 +759,11 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     // Drop a picture on the page: it goes as it is (a PNG without metadata).
     cdp.eval(&page_file_event("drop", "dropped.png", 300, 200))
         .await;
+    cdp.until(
+        "the dropped picture prepared",
+        "document.querySelector('img[alt=\"dropped.png\"]')",
+    )
+    .await;
     let dropped = ben.recv_image().await;
     assert_eq!(dropped.begin.name, "dropped.png");
     assert_eq!(dropped.begin.mime, "image/png");
