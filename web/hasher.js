@@ -42,13 +42,17 @@ export async function hashInSlices(blob, pause = () => undefined) {
   return h.hex();
 }
 
-/** SHA-256 hex of `blob`. */
+const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
+
+/** SHA-256 hex of `blob`; in the Worker, or here when the Worker cannot run. */
 export function hashBlob(blob) {
   const w = startWorker();
-  if (!w) return hashInSlices(blob, () => new Promise((r) => setTimeout(r, 0)));
+  if (!w) return hashInSlices(blob, yieldToPage);
   const id = next++;
-  return new Promise((resolve, reject) => {
+  const inWorker = new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
     w.postMessage({ id, blob });
   });
+  // A worker that failed to start or stopped is no verdict on the bytes.
+  return inWorker.catch(() => hashInSlices(blob, yieldToPage));
 }
