@@ -913,3 +913,89 @@ async fn a_relay_with_a_token_asks_for_it_and_the_link_can_carry_it() {
     assert_eq!(cdp.eval("location.search").await, json!("?room=private"));
     relay.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_sent_while_the_relay_is_down_goes_once_it_is_back() {
+    let Some(chromium) = chromium_or_say_why() else {
+        return;
+    };
+    let data = TempDir::new("browser-restart");
+    let config = || snapwire_relay::Config {
+        storage: snapwire_relay::Storage::Disk(data.path().to_path_buf()),
+        ..memory_config()
+    };
+    let relay = start_relay(config()).await;
+    let addr = relay.local_addr();
+    let mut ben = Client::join(addr, "Ben", "lobby", 2).await;
+    ben.text("b-1", "before the restart").await;
+    ben.expect_ack("b-1").await;
+
+    let (_browser, mut cdp) = phone(&chromium).await;
+    let link = snapwire_relay::join_link::join_link(addr, "lobby")
+        .replace(&addr.ip().to_string(), LAN_HOST);
+    cdp.navigate(&format!("{link}&name=Ana")).await;
+    cdp.until(
+        "the history",
+        "document.querySelectorAll('#items .item').length === 1",
+    )
+    .await;
+
+    // The relay stops; the page says it is offline, and a text typed now waits.
+    relay.shutdown().await.expect("shutdown");
+    cdp.until(
+        "the offline notice",
+        "document.getElementById('notice').textContent.startsWith('Offline')",
+    )
+    .await;
+    cdp.eval("document.getElementById('message').value = 'typed while offline'")
+        .await;
+    cdp.eval("document.getElementById('send').click()").await;
+    cdp.until(
+        "the queued text",
+        "[...document.querySelectorAll('.item.mine')].some(e => e.textContent.includes('waiting to send'))",
+    )
+    .await;
+
+    // Back on the same port with the same history: the page reconnects with `since`,
+    // sends the queued text once, and shows nothing twice.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("the same port again");
+    let relay = snapwire_relay::start(listener, config())
+        .await
+        .expect("relay starts again");
+    let mut ben = Client::join_since(addr, "Ben", "lobby", 2, Some(1)).await;
+    let text = ben
+        .recv_until(|h| matches!(h, RelayHeader::Text { .. }))
+        .await;
+    assert_eq!(&text.body[..], b"typed while offline");
+    cdp.until(
+        "the text acked",
+        "document.querySelectorAll('#items .item').length === 2 && \
+         ![...document.querySelectorAll('.item.mine')].some(e => e.textContent.includes('waiting'))",
+    )
+    .await;
+    // Once more, to be sure the relay's dedup was not needed to hide a second copy.
+    ben.text("b-2", "after").await;
+    ben.expect_ack("b-2").await;
+    cdp.until(
+        "Ben's next text",
+        "document.querySelectorAll('#items .item').length === 3",
+    )
+    .await;
+    let texts = cdp
+        .eval("[...document.querySelectorAll('#items .item .text')].map(e => e.textContent)")
+        .await;
+    assert_eq!(
+        texts,
+        json!(["before the restart", "typed while offline", "after"])
+    );
+    // Chromium logs each refused reconnect while the relay is down; nothing else may be.
+    let events = std::mem::take(&mut cdp.events);
+    let errors: Vec<String> = errors_logged(&events)
+        .into_iter()
+        .filter(|e| !e.contains("WebSocket connection to"))
+        .collect();
+    assert_eq!(errors, Vec::<String>::new(), "errors in the page");
+    relay.shutdown().await.expect("shutdown");
+}
