@@ -31,8 +31,15 @@ function touch(state, item) {
   if (item) item.rev = state.rev;
 }
 
+/** Items the page keeps; the oldest finished ones go first (the relay keeps 500 per room by default). */
+export const MAX_ITEMS = 1000;
+
 function add(state, item) {
   item.seenBy = item.seenBy || new Map();
+  if (state.items.length >= MAX_ITEMS) {
+    const oldest = state.items.find((i) => i.seq != null && i.status !== "streaming" && i.status !== "verifying");
+    if (oldest) remove(state, oldest);
+  }
   state.items.push(item);
   state.byKey.set(item.key, item);
   if (item.seq != null) state.bySeq.set(item.seq, item);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { initialState, apply, presenceLine, seenByLine } from "../state.js";
+import { initialState, apply, presenceLine, seenByLine, MAX_ITEMS } from "../state.js";
 import { WELCOME } from "./fakes.js";
 
 const ben = { id: "bbbbbbbbbbbb", name: "Ben" };
@@ -123,4 +123,15 @@ test("a relay error naming our item marks it failed; unauthorized asks for the t
   assert.equal(s.phase, "form");
   assert.equal(s.form.needToken, true);
   assert.equal(s.form.error, "wrong token");
+});
+
+test("the page keeps at most MAX_ITEMS, dropping the oldest finished ones", () => {
+  const s = live();
+  for (let n = 1; n <= MAX_ITEMS + 5; n++) {
+    apply(s, frame({ type: "text", seq: n, ts: 1, from: ben }, new TextEncoder().encode(`t${n}`)));
+  }
+  assert.equal(s.items.length, MAX_ITEMS);
+  assert.equal(s.items[0].seq, 6);
+  assert.equal(s.bySeq.has(5), false);
+  assert.equal(s.byKey.size, MAX_ITEMS);
 });
