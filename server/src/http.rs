@@ -116,11 +116,13 @@ fn route(
                     .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
-            reply(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                shared.metrics.render(shared.gauges()),
-            )
+            let mut page = shared.metrics.render(shared.gauges());
+            page.push_str(&crate::metrics::render_history(
+                shared.rooms_in_memory(),
+                shared.store.room_count(),
+                shared.store.history_bytes(),
+            ));
+            reply(StatusCode::OK, "text/plain; version=0.0.4", page)
         }
         (_, "/ws" | "/healthz" | "/metrics") => reply(
             StatusCode::METHOD_NOT_ALLOWED,

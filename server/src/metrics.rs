@@ -159,6 +159,34 @@ impl Metrics {
     }
 }
 
+/// The rooms and history gauges (`rooms.rs`, `store/budget.rs`), appended to the page.
+pub fn render_history(loaded_rooms: usize, existing_rooms: usize, history_bytes: u64) -> String {
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "snapwire_rooms_loaded",
+            "Rooms held in RAM (with members, or in use).",
+            loaded_rooms as u64,
+        ),
+        (
+            "snapwire_rooms_existing",
+            "Rooms that exist, on disk or in memory, loaded or not.",
+            existing_rooms as u64,
+        ),
+        (
+            "snapwire_history_bytes",
+            "Bytes of history of all rooms, uploads in progress included.",
+            history_bytes,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,3 +201,89 @@ mod tests {
         assert_eq!(budget.used(), 20);
     }
 }
+
+#[cfg(test)]
+mod store_tests {
+    use bytes::Bytes;
+
+    use crate::config::{Retention, Storage};
+    use crate::protocol::User;
+    use crate::store::{Budgets, Content, NewItem, Store, StoreError};
+
+    fn text(id: &str) -> NewItem {
+        NewItem {
+            from: User {
+                id: "3f9a1c0b7d2e".to_owned(),
+                name: "Ana".to_owned(),
+            },
+            client_key: "k".to_owned(),
+            item_id: id.to_owned(),
+            content: Content::Text(Bytes::from_static(b"hello")),
+        }
+    }
+
+    #[test]
+    fn uploads_count_until_they_go_and_unused_rooms_leave() {
+        let dir = std::env::temp_dir().join(format!(
+            "snapwire-budget-test-{}-{}",
+            std::process::id(),
+            super::super::random_hex(4)
+        ));
+        let budgets = Budgets {
+            max_bytes: 1 << 20,
+            max_rooms: 2,
+        };
+        let store = Store::open_with(&Storage::Disk(dir.clone()), Retention::default(), budgets)
+            .expect("opens");
+        let room = store.room("a").expect("room a");
+        let mut upload = room.begin_upload().expect("upload");
+        upload.write(&Bytes::from(vec![1u8; 1000])).expect("write");
+        assert_eq!(store.history_bytes(), 1000, "temp bytes count");
+        drop(upload);
+        assert_eq!(
+            store.history_bytes(),
+            0,
+            "and stop counting when the file goes"
+        );
+
+        // Held rooms stay; an unused room that never held an item goes, files too.
+        store.unload_if_unused("a");
+        assert!(store.is_loaded("a"));
+        drop(room);
+        store.unload_if_unused("a");
+        assert!(!store.is_loaded("a"));
+        assert_eq!(store.room_count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.join("rooms")).map_or(0, |d| d.count()),
+            0
+        );
+
+        // A room with history leaves RAM but stays, and comes back whole.
+        let b = store.room("b").expect("room b");
+        b.commit(text("t1"), None).expect("commit");
+        drop(b);
+        store.unload_if_unused("b");
+        assert!(!store.is_loaded("b"));
+        assert_eq!(store.room_count(), 1);
+        let _c = store.room("c").expect("room c");
+        assert!(matches!(store.room("d"), Err(StoreError::TooManyRooms(2))));
+        let b = store.room("b").expect("b again, not a new room");
+        assert_eq!(b.count_after(0), 1);
+        drop((b, store));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn in_memory_a_room_with_history_stays() {
+        let store = Store::open(&Storage::Memory, Retention::default()).expect("opens");
+        let room = store.room("a").expect("room");
+        room.commit(text("t1"), None).expect("commit");
+        drop(room);
+        store.unload_if_unused("a");
+        assert!(store.is_loaded("a"), "its history lives only here");
+        let empty = store.room("b").expect("room");
+        drop(empty);
+        store.unload_if_unused("b");
+        assert!(!store.is_loaded("b"));
+    }
+}
