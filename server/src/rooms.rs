@@ -25,14 +25,10 @@ impl RoomLease {
 
 impl Drop for RoomLease {
     fn drop(&mut self) {
-        let name = std::mem::take(&mut self.name);
-        let shared = Arc::clone(&self.shared);
-        // Unloading may delete a never-used room's files: off the async workers.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn_blocking(move || shared.release_room(&name));
-            }
-            Err(_) => shared.release_room(&name),
-        }
+        // Inline, not on a blocking thread: once a session is over its room is let
+        // go, so a stopped relay holds nothing (its data directory's lock included)
+        // when its connections are gone. The only I/O is deleting a never-used
+        // room's three entries.
+        self.shared.release_room(&self.name);
     }
 }

@@ -75,7 +75,7 @@ impl Shared {
     }
 
     /// Lets the room go from RAM if nobody holds it any more (see `rooms.rs`).
-    /// Blocking (may delete a never-used room's files): call from `spawn_blocking`.
+    /// May delete a never-used room's files (a few entries).
     pub fn release_room(&self, name: &str) {
         {
             let mut rooms = self.lock_rooms();

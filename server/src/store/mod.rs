@@ -205,10 +205,13 @@ impl Store {
         }
         let retention = self.inner.retention;
         let budget = &self.inner.budget;
+        // A room found on disk at start is counted already (with its bytes).
         let new = !budget.contains(room);
-        budget
-            .admit(room, 0, true)
-            .map_err(|full| StoreError::TooManyRooms(full.max_rooms))?;
+        if new {
+            budget
+                .admit(room, 0, true)
+                .map_err(|full| StoreError::TooManyRooms(full.max_rooms))?;
+        }
         let loaded = match &self.inner.rooms_dir {
             Some(rooms) => {
                 let loaded = match DiskRoom::load(rooms, room, retention, Arc::clone(budget)) {
