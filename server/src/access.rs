@@ -9,8 +9,8 @@
 //!
 //! DNS rebinding: a hostile page can make its own name resolve to the relay, and then
 //! its origin matches `Host` too. So the relay's own origin counts only when `Host`
-//! is an address, `localhost`, or a `.local` (mDNS) name; any other name must be
-//! allowed with `--allow-origin`.
+//! is an address, `localhost`, a `.local` (mDNS) name, or this machine's own host
+//! name; any other name (a DNS name of the relay) must be allowed with `--allow-origin`.
 
 use std::net::IpAddr;
 
@@ -58,7 +58,16 @@ fn is_own_name(host: &str) -> bool {
         })
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    name.parse::<IpAddr>().is_ok() || name == "localhost" || name.ends_with(".local")
+    name.parse::<IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".local")
+        || name == machine_name()
+}
+
+/// This machine's host name, lowercase: a page served under it comes from the relay.
+fn machine_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| crate::lan::host_name().to_ascii_lowercase())
 }
 
 /// Whether a `/metrics` request may see the page: always without a token, else
@@ -98,6 +107,12 @@ mod tests {
         assert!(origin_allowed(
             Some("http://studio.local:7600"),
             Some("studio.local:7600"),
+            &[]
+        ));
+        let me = format!("{}:7600", crate::lan::host_name());
+        assert!(origin_allowed(
+            Some(&format!("http://{me}")),
+            Some(&me),
             &[]
         ));
     }
