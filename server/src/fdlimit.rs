@@ -33,21 +33,26 @@ pub fn fit(max_connections: usize, uploads_per_connection: usize) -> usize {
     }
     let hard = limit.maximum.unwrap_or(u64::MAX);
     let target = want.min(hard);
-    let raised = setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: Some(target),
-            maximum: limit.maximum,
-        },
-    );
-    let in_force = match raised {
-        Ok(()) => {
-            tracing::info!(from = current, to = target, "raised the open-file limit");
-            target
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not raise the open-file limit");
-            current
+    // Nothing to ask for when the hard limit is where the soft one already is.
+    let in_force = if target <= current {
+        current
+    } else {
+        let raised = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(target),
+                maximum: limit.maximum,
+            },
+        );
+        match raised {
+            Ok(()) => {
+                tracing::info!(from = current, to = target, "raised the open-file limit");
+                target
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not raise the open-file limit");
+                current
+            }
         }
     };
     let fits = connections_within(in_force, uploads_per_connection).min(max_connections);
