@@ -2,14 +2,15 @@
 //! byte-exact with receipts, reconnect after the relay restarts on the same
 //! data directory, and items queued while offline delivered exactly once.
 
-mod app_support;
+mod support;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app_support::*;
 use snapwire::net::Command;
 use snapwire::state::Event;
+use support::net::*;
+use support::{noisy_png as png, prepared};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_travel_both_ways_byte_exact_with_receipts() {

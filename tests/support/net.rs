@@ -1,15 +1,11 @@
-//! Helpers for the app's tests: a real relay on 127.0.0.1:0, test images,
-//! waiting for events with a time bound.
+//! A real relay on 127.0.0.1:0 and the network worker connected to it,
+//! waiting for its events with a time bound.
 
-#![allow(dead_code)]
-
-use std::io::Cursor;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use snapwire::net::{NetHandle, Repaint};
 use snapwire::settings::Target;
 use snapwire::state::Event;
@@ -59,26 +55,6 @@ pub fn no_repaint() -> Repaint {
 
 pub fn connect(relay: SocketAddr, name: &str, n: u8) -> NetHandle {
     NetHandle::spawn(target(relay, name), secret(n), no_repaint()).expect("spawn worker")
-}
-
-/// A noisy PNG (so it does not compress away) of about `w * h * 3` bytes.
-pub fn png(w: u32, h: u32, seed: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    let img = image::RgbImage::from_fn(w, h, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let b = state.to_le_bytes();
-        image::Rgb([b[0], b[1], b[2]])
-    });
-    let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .expect("encode png");
-    out
-}
-
-pub fn prepared(name: &str, bytes: Vec<u8>) -> snapwire::state::PreparedImage {
-    snapwire::media::prepare_bytes(name, Bytes::from(bytes), 1 << 30).expect("prepare")
 }
 
 /// Waits for the first event that `want` picks, keeping every event seen in `log`.

@@ -3,240 +3,18 @@
 //! worker's result) is an [`Event`] given to [`Model::apply`]; there is no I/O
 //! here, so tests drive the model directly with event sequences.
 
-use std::time::Instant;
+mod entry;
+mod event;
+mod words;
 
 use bytes::Bytes;
-use snapwire_relay::protocol::{CancelReason, ErrorCode, Limits, User, Welcome};
+use snapwire_relay::protocol::{CancelReason, Limits, User, Welcome};
 
-/// Stable key of one timeline entry for the life of the model: textures and
-/// row heights are cached by it. After dedup, one entry holds one `seq`.
-pub type EntryKey = u64;
-
-/// What we know about an image before its bytes are in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageMeta {
-    pub name: String,
-    pub mime: String,
-    pub size: u64,
-    pub sha256: String,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-}
-
-/// An image read, checked and hashed on a worker, ready to upload.
-#[derive(Debug, Clone)]
-pub struct PreparedImage {
-    pub meta: ImageMeta,
-    /// A PNG/JPEG of at most 32 KiB and 256 px, when one could be made.
-    pub preview: Option<Bytes>,
-    pub bytes: Bytes,
-}
-
-/// Where one image stands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ImageState {
-    /// Own: being read, sniffed and hashed.
-    Preparing,
-    /// Own: waiting for the connection or for its turn.
-    Queued,
-    /// Own: bytes handed to the connection so far.
-    Uploading { sent: u64 },
-    /// Incoming: bytes received so far.
-    Streaming { received: u64 },
-    /// All bytes here and, for incoming images, the SHA-256 matched.
-    Ready,
-    /// Nothing more will happen; the reason is shown inline.
-    Failed(String),
-    /// Stopped by a person (the sender, or us for our own).
-    Cancelled(String),
-}
-
-impl ImageState {
-    /// True while bytes are still moving (progress is worth showing).
-    pub fn in_flight(&self) -> bool {
-        matches!(
-            self,
-            ImageState::Preparing
-                | ImageState::Queued
-                | ImageState::Uploading { .. }
-                | ImageState::Streaming { .. }
-        )
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ImageItem {
-    /// Unknown only while our own file is still being read.
-    pub meta: Option<ImageMeta>,
-    pub preview: Option<Bytes>,
-    /// The full image once it is `Ready` (or, for our own, once prepared),
-    /// while it is kept in memory.
-    pub bytes: Option<Bytes>,
-    /// Where the full image went when it left memory (see `Model::spilled`).
-    pub spilled: Option<std::path::PathBuf>,
-    pub state: ImageState,
-    /// Said next to our own sent image: "metadata removed", "original"…
-    pub note: Option<String>,
-}
-
-impl ImageItem {
-    /// Display name, also while the metadata is unknown.
-    pub fn name(&self) -> &str {
-        self.meta.as_ref().map_or("image", |m| m.name.as_str())
-    }
-
-    /// Fraction of the bytes moved, for a progress bar.
-    pub fn progress(&self) -> Option<f32> {
-        let size = self.meta.as_ref()?.size.max(1) as f32;
-        match self.state {
-            ImageState::Uploading { sent } => Some(sent as f32 / size),
-            ImageState::Streaming { received } => Some(received as f32 / size),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// A text; `failed` holds the relay's reason when our own could not be sent.
-    Text {
-        text: String,
-        failed: Option<String>,
-    },
-    Image(ImageItem),
-    /// "Ben joined", "Ana left", and errors that concern no item.
-    Notice(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub key: EntryKey,
-    /// Room-wide sequence number, once the item is complete (none for notices).
-    pub seq: Option<u64>,
-    /// Relay time in Unix ms (local clock for our own items until acked).
-    pub ts: u64,
-    /// Author; `None` for notices.
-    pub from: Option<User>,
-    /// Written by this client (same user id), shown on the right.
-    pub own: bool,
-    /// Our own item id, the one the relay dedups by.
-    pub local_id: Option<String>,
-    /// The relay's stream id while an incoming image streams on this connection.
-    pub sid: Option<u64>,
-    pub history: bool,
-    /// Who confirmed they have this (own items only).
-    pub receipts: Vec<User>,
-    pub body: Body,
-}
-
-impl Entry {
-    pub fn image(&self) -> Option<&ImageItem> {
-        match &self.body {
-            Body::Image(image) => Some(image),
-            _ => None,
-        }
-    }
-
-    /// Our own item the relay has not acknowledged yet.
-    pub fn pending(&self) -> bool {
-        self.own && self.local_id.is_some() && self.seq.is_none()
-    }
-}
-
-/// The link to the relay as a person should see it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnState {
-    /// Not started (the connect view is showing).
-    Idle,
-    Connecting {
-        attempt: u32,
-    },
-    Connected,
-    /// Lost; the next attempt is at `retry_at`.
-    Reconnecting {
-        retry_at: Instant,
-        reason: String,
-    },
-    /// Given up: retrying would fail the same way (wrong token, bad name…).
-    Stopped {
-        reason: String,
-    },
-}
-
-/// Everything that changes the model.
-#[derive(Debug, Clone)]
-pub enum Event {
-    Connecting {
-        attempt: u32,
-    },
-    Reconnecting {
-        retry_at: Instant,
-        reason: String,
-    },
-    Stopped {
-        reason: String,
-    },
-    Welcome(Welcome),
-    Joined(User),
-    Left(User),
-    Text {
-        seq: u64,
-        ts: u64,
-        from: User,
-        text: String,
-        history: bool,
-    },
-    ImageBegin {
-        sid: u64,
-        ts: u64,
-        from: User,
-        meta: ImageMeta,
-        preview: Option<Bytes>,
-        history: bool,
-    },
-    ImageProgress {
-        sid: u64,
-        received: u64,
-    },
-    /// `image_end` arrived and we hashed the bytes; `verified` is the SHA-256 check.
-    ImageComplete {
-        sid: u64,
-        seq: u64,
-        ts: u64,
-        bytes: Bytes,
-        verified: bool,
-    },
-    ImageCancel {
-        sid: u64,
-        reason: CancelReason,
-    },
-    Ack {
-        id: String,
-        seq: u64,
-        ts: u64,
-    },
-    Receipt {
-        seq: u64,
-        user: User,
-    },
-    RelayError {
-        code: ErrorCode,
-        message: String,
-        id: Option<String>,
-    },
-    /// Our own image was read and hashed (or could not be).
-    Prepared {
-        id: String,
-        result: Result<PreparedImage, String>,
-    },
-    UploadProgress {
-        id: String,
-        sent: u64,
-    },
-    UploadCancelled {
-        id: String,
-    },
-}
+pub use entry::{
+    Body, ConnState, Entry, EntryKey, ImageItem, ImageMeta, ImageState, PreparedImage,
+};
+pub use event::Event;
+pub use words::{cancel_words, error_words, now_ms};
 
 /// One room as this client knows it.
 #[derive(Debug)]
@@ -621,6 +399,14 @@ impl Model {
                     image.state = ImageState::Uploading { sent };
                 }
             }
+            Event::SendFailed { id, reason } => match self.index_of_local(&id) {
+                Some(i) if self.entries[i].seq.is_none() => match &mut self.entries[i].body {
+                    Body::Image(image) => image.state = ImageState::Failed(reason),
+                    Body::Text { failed, .. } => *failed = Some(reason),
+                    Body::Notice(_) => {}
+                },
+                _ => self.last_error = Some(reason),
+            },
             Event::UploadCancelled { id } => {
                 if let Some(i) = self.index_of_local(&id)
                     && let Some(image) = self.image_mut(i)
@@ -681,50 +467,6 @@ impl Model {
         if let Body::Text { failed, .. } = &mut entry.body {
             *failed = None;
         }
-    }
-}
-
-/// Unix time in ms from the local clock.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-pub fn cancel_words(reason: CancelReason) -> &'static str {
-    match reason {
-        CancelReason::SenderLeft => "the sender left before it was complete",
-        CancelReason::Cancelled => "the sender cancelled it",
-        CancelReason::BadChunk => "the upload broke off (bad chunk)",
-        CancelReason::BadHash => "the upload was damaged (checksum mismatch)",
-        CancelReason::Storage => "the relay could not store it",
-        CancelReason::ServerShutdown => "the relay shut down",
-        CancelReason::Lagging => "this window fell behind; it will arrive shortly",
-        CancelReason::Other => "the relay stopped it",
-    }
-}
-
-/// The relay's error in words a person understands, keeping the relay's own message.
-pub fn error_words(code: ErrorCode, message: &str) -> String {
-    let lead = match code {
-        ErrorCode::Unauthorized => "Wrong or missing access token",
-        ErrorCode::BadName => "The relay refused this name",
-        ErrorCode::BadRoom => "The relay refused this room name",
-        ErrorCode::BadClient => "The relay refused this client's id",
-        ErrorCode::Version => "This relay speaks another protocol version",
-        ErrorCode::SlowConsumer => "The relay dropped us for reading too slowly",
-        ErrorCode::ServerShutdown => "The relay is shutting down",
-        ErrorCode::TooLarge => "Too large",
-        ErrorCode::BadImage => "Not an image the relay accepts",
-        ErrorCode::RateLimited => "Sending too fast, try again in a moment",
-        ErrorCode::Storage => "The relay could not store it",
-        ErrorCode::BadText => "The relay refused this text",
-        _ => "Relay error",
-    };
-    if message.is_empty() {
-        format!("{lead} ({code})")
-    } else {
-        format!("{lead}: {message}")
     }
 }
 
