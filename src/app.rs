@@ -149,24 +149,9 @@ impl SnapwireApp {
         self.discovery = Some(Discovery::spawn(source, Arc::clone(&self.repaint)));
     }
 
-    /// True while relays on the LAN are being looked for.
-    pub fn discovering(&self) -> bool {
-        self.discovery.is_some()
-    }
-
     /// The window title as last set ("(3) Snapwire — room" while images wait unseen).
     pub fn window_title(&self) -> &str {
         &self.title
-    }
-
-    /// Uses these dialogs instead of the native ones (tests).
-    pub fn set_save_dialog(&mut self, dialog: Arc<dyn crate::export::SaveDialog>) {
-        self.keep.dialog = dialog;
-    }
-
-    /// Uses this clipboard instead of the system's (tests).
-    pub fn set_clipboard(&mut self, clipboard: Arc<dyn crate::clipboard::Clipboard>) {
-        self.keep.clipboard = clipboard;
     }
 
     /// The images of the room that can be viewed and saved, oldest first.
@@ -207,17 +192,7 @@ impl SnapwireApp {
             Arc::clone(&self.repaint),
         ) {
             Ok(net) => {
-                // After "Leave", the form shows what we were connected with.
-                self.form.fields.name.clone_from(&target.name);
-                self.form.fields.room.clone_from(&target.room);
-                if !self.hosting.active() {
-                    self.form.fields.server = target
-                        .url
-                        .trim_start_matches("ws://")
-                        .trim_end_matches("/ws")
-                        .to_owned();
-                    self.form.fields.token = target.token.clone().unwrap_or_default();
-                }
+                self.form.remember(&target, self.hosting.active());
                 self.room.start(&self.secret, target, net);
                 self.view = View::Room;
             }
@@ -236,13 +211,6 @@ impl SnapwireApp {
             Ok(()) => self.form.host_error = None,
             Err(e) => self.form.host_error = Some(format!("Could not start hosting: {e}")),
         }
-    }
-
-    /// Back to the connect view (and stop hosting: others lose the room with it).
-    pub fn leave(&mut self) {
-        self.room.stop();
-        self.hosting.stop_in_background();
-        self.view = View::Connect;
     }
 
     /// Stops everything; the window is closing.
@@ -314,7 +282,12 @@ impl SnapwireApp {
                     self.dispatch(Intent::Connect);
                 }
             }
-            Intent::Leave => self.leave(),
+            Intent::Leave => {
+                self.room.stop();
+                // Others lose the room with it.
+                self.hosting.stop_in_background();
+                self.view = View::Connect;
+            }
             Intent::DismissError => self.room.model.last_error = None,
             Intent::PickFiles => {
                 if self.pick.is_none() {
@@ -465,19 +438,8 @@ impl SnapwireApp {
                 key,
                 result,
             } => {
-                let Some(viewer) = self.viewer.as_mut() else {
-                    return;
-                };
-                if generation != viewer.generation || key != viewer.key {
-                    return;
-                }
-                match result {
-                    Ok(full) => {
-                        let texture =
-                            ctx.load_texture("viewer", full.image, egui::TextureOptions::LINEAR);
-                        viewer.full = Some((texture, full.full));
-                    }
-                    Err(why) => viewer.error = Some(why),
+                if let Some(viewer) = self.viewer.as_mut() {
+                    viewer.take_full(ctx, generation, key, result);
                 }
             }
             Done::Spilled { key, result } => self.room.spilled(key, result),
@@ -597,6 +559,7 @@ impl SnapwireApp {
 
     /// The viewer over the whole window, when one is open; false when none is.
     fn show_viewer(&mut self, ui: &mut egui::Ui) -> bool {
+        let keys = self.viewable_keys();
         let Some(viewer) = self.viewer.as_mut() else {
             return false;
         };
@@ -605,11 +568,6 @@ impl SnapwireApp {
             self.viewer = None;
             return false;
         };
-        let keys: Vec<EntryKey> = entries
-            .iter()
-            .filter(|e| media::entry_data(e).is_some())
-            .map(|e| e.key)
-            .collect();
         let activity = self.keep.activity();
         let input = ui::viewer::ViewerInput {
             entry: &entries[row],

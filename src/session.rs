@@ -293,3 +293,72 @@ impl RoomSession {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Command;
+
+    fn target() -> Target {
+        Target {
+            url: "ws://127.0.0.1:9/ws".into(),
+            name: "Ana".into(),
+            room: "lobby".into(),
+            token: None,
+        }
+    }
+
+    fn failed_text(session: &RoomSession) -> Option<String> {
+        session.model.entries.iter().find_map(|e| match &e.body {
+            Body::Text { failed, .. } => failed.clone(),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_full_worker_queue_is_a_local_failure_in_its_own_words() {
+        let (tx, _rx) = tokio::sync::mpsc::channel::<Command>(1);
+        let (_ev_tx, ev_rx) = tokio::sync::mpsc::channel(1);
+        let mut session = RoomSession::new("aaaaaaaaaaaa".into());
+        session.start(&"00".repeat(16), target(), NetHandle::from_parts(tx, ev_rx));
+        session.send_text("first").expect("taken");
+        assert_eq!(failed_text(&session), None);
+        session.send_text("second").expect("the entry is added");
+        let failed: Vec<_> = session
+            .model
+            .entries
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Text { failed, .. } => failed.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(failed, ["too much at once; try again in a moment"]);
+        assert!(
+            session.model.last_error.is_none(),
+            "not shown as the relay's error"
+        );
+    }
+
+    #[test]
+    fn a_stopped_worker_says_so_on_the_item() {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Command>(4);
+        drop(rx);
+        let (_ev_tx, ev_rx) = tokio::sync::mpsc::channel(1);
+        let mut session = RoomSession::new("aaaaaaaaaaaa".into());
+        session.start(&"00".repeat(16), target(), NetHandle::from_parts(tx, ev_rx));
+        session.send_text("hello").expect("the entry is added");
+        assert_eq!(
+            failed_text(&session).as_deref(),
+            Some("the connection worker has stopped")
+        );
+        assert!(!format!("{:?}", session.model.entries).contains("Sending too fast"));
+    }
+
+    #[test]
+    fn a_cancel_the_worker_cannot_take_comes_back_to_the_caller() {
+        let mut session = RoomSession::new("aaaaaaaaaaaa".into());
+        session.model.add_own_text("t1", "x", 1);
+        assert_eq!(session.cancel("t1"), Err(SendError::NotConnected));
+    }
+}

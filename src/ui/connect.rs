@@ -61,6 +61,21 @@ impl ConnectForm {
         Some((name.ok()?, room.ok()?))
     }
 
+    /// After "Leave", the form shows what we were connected with (the
+    /// address only when it was not our own hosted relay).
+    pub fn remember(&mut self, target: &Target, hosting: bool) {
+        self.fields.name.clone_from(&target.name);
+        self.fields.room.clone_from(&target.room);
+        if !hosting {
+            self.fields.server = target
+                .url
+                .trim_start_matches("ws://")
+                .trim_end_matches("/ws")
+                .to_owned();
+            self.fields.token = target.token.clone().unwrap_or_default();
+        }
+    }
+
     /// Fills the form from a found relay; true when it can join now, false
     /// when it first asks for the relay's token.
     pub fn take_found(&mut self, relay: &crate::discovery::FoundRelay) -> bool {

@@ -63,6 +63,26 @@ impl Viewer {
         }
     }
 
+    /// The media worker's answer: kept when it is for this opening of this image.
+    pub fn take_full(
+        &mut self,
+        ctx: &egui::Context,
+        generation: u64,
+        key: EntryKey,
+        result: Result<crate::media::Decoded, String>,
+    ) {
+        if generation != self.generation || key != self.key {
+            return;
+        }
+        match result {
+            Ok(full) => {
+                let texture = ctx.load_texture("viewer", full.image, egui::TextureOptions::LINEAR);
+                self.full = Some((texture, full.full));
+            }
+            Err(why) => self.error = Some(why),
+        }
+    }
+
     pub fn loading(&self) -> bool {
         self.full.is_none() && self.error.is_none()
     }

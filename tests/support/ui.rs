@@ -161,8 +161,8 @@ fn build(
     });
     let dialog = Arc::new(FakeDialog::default());
     let clipboard = Arc::new(FakeClipboard::default());
-    app.set_save_dialog(dialog.clone());
-    app.set_clipboard(clipboard.clone());
+    app.keep.dialog = dialog.clone();
+    app.keep.clipboard = clipboard.clone();
     prepare(&mut app);
     Setup {
         harness: harness(app, size),
