@@ -149,7 +149,8 @@ async fn cancelling_an_upload_tells_the_receiver() {
     })
     .await;
 
-    // Large enough (~6 MB) that the cancel lands mid-stream.
+    // Large enough (~6 MB) that the cancel usually lands mid-stream; on a
+    // busy machine every byte may be out first, and then the app says so.
     let image = prepared("big.png", png(1500, 1400, 3));
     ana.send(Command::SendImage {
         id: "big".into(),
@@ -163,11 +164,30 @@ async fn cancelling_an_upload_tells_the_receiver() {
     .await;
     ana.send(Command::Cancel { id: "big".into() })
         .expect("cancel");
-    wait_for(&mut ana, &mut ana_log, "cancelled", |e| match e {
-        Event::UploadCancelled { id } if id == "big" => Some(()),
-        _ => None,
-    })
+    let cancelled = wait_for(
+        &mut ana,
+        &mut ana_log,
+        "cancelled or too late",
+        |e| match e {
+            Event::UploadCancelled { id } if id == "big" => Some(true),
+            Event::CancelTooLate { id } if id == "big" => Some(false),
+            _ => None,
+        },
+    )
     .await;
+    if !cancelled {
+        // Too late: it arrives like any image, and the sender hears its ack.
+        wait_for(&mut ben, &mut ben_log, "the image", |e| {
+            matches!(e, Event::ImageComplete { verified: true, .. }).then_some(())
+        })
+        .await;
+        wait_for(&mut ana, &mut ana_log, "the ack", |e| {
+            matches!(e, Event::Ack { id, .. } if id == "big").then_some(())
+        })
+        .await;
+        relay.shutdown().await.expect("shutdown");
+        return;
+    }
     let reason = wait_for(&mut ben, &mut ben_log, "image_cancel", |e| match e {
         Event::ImageCancel { reason, .. } => Some(*reason),
         Event::ImageComplete { .. } => panic!("a cancelled image completed"),
@@ -181,6 +201,87 @@ async fn cancelling_an_upload_tells_the_receiver() {
             .any(|e| matches!(e, Event::Ack { id, .. } if id == "big"))
     );
     relay.shutdown().await.expect("shutdown");
+}
+
+fn fake_limits() -> snapwire_relay::protocol::Limits {
+    snapwire_relay::protocol::Limits {
+        max_image_bytes: 1 << 30,
+        max_chunk_bytes: 1 << 20,
+        max_text_bytes: 16 << 10,
+        max_uploads: 4,
+    }
+}
+
+async fn next_frame(relay: &mut FakeRelay, what: &str) -> String {
+    match tokio::time::timeout(WAIT, relay.frames.recv()).await {
+        Ok(Some(kind)) => kind,
+        Ok(None) => panic!("the fake relay stopped before {what}"),
+        Err(_) => panic!("no {what} within {WAIT:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_is_handled_between_two_chunks_however_slow_the_relay_reads() {
+    // The relay reads nothing until the cancel was handled: the 40 MB cannot
+    // all be out, so the cancel must stop the stream between chunks.
+    let mut relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    ana.send(Command::SendImage {
+        id: "big".into(),
+        image: raw_image(40 << 20),
+    })
+    .expect("send");
+    wait_for(&mut ana, &mut log, "first progress", |e| match e {
+        Event::UploadProgress { id, sent } if id == "big" && *sent > 0 => Some(()),
+        _ => None,
+    })
+    .await;
+    ana.send(Command::Cancel { id: "big".into() })
+        .expect("cancel");
+    wait_for(&mut ana, &mut log, "cancelled", |e| match e {
+        Event::UploadCancelled { id } if id == "big" => Some(()),
+        Event::CancelTooLate { .. } => panic!("40 MB cannot be out: the relay read nothing"),
+        _ => None,
+    })
+    .await;
+    relay.read.send(usize::MAX).expect("let it read");
+    let mut kinds = vec![next_frame(&mut relay, "image_begin").await];
+    while kinds.last().map(String::as_str) != Some("cancel") {
+        let kind = next_frame(&mut relay, "the cancel").await;
+        assert_ne!(kind, "image_end", "the stream ended instead: {kinds:?}");
+        kinds.push(kind);
+    }
+    assert_eq!(kinds[0], "image_begin");
+    let chunks = kinds.iter().filter(|k| *k == "image_chunk").count();
+    assert!(
+        chunks > 0 && chunks < 160,
+        "{chunks} of 160 chunks before the cancel"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_after_the_last_byte_says_it_is_too_late() {
+    let mut relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    relay.read.send(usize::MAX).expect("read everything");
+    ana.send(Command::SendImage {
+        id: "small".into(),
+        image: raw_image(3 << 20),
+    })
+    .expect("send");
+    while next_frame(&mut relay, "image_end").await != "image_end" {}
+    ana.send(Command::Cancel { id: "small".into() })
+        .expect("cancel");
+    wait_for(&mut ana, &mut log, "a stated outcome", |e| match e {
+        Event::CancelTooLate { id } if id == "small" => Some(()),
+        Event::UploadCancelled { .. } => panic!("every byte was out: it cannot be cancelled"),
+        _ => None,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

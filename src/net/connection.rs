@@ -96,6 +96,9 @@ impl Session {
             Command::Cancel { id } => {
                 if self.out.remove_queued(&id) {
                     self.emit(Event::UploadCancelled { id }).await?;
+                } else {
+                    // Every byte is out already: say so rather than nothing.
+                    self.emit(Event::CancelTooLate { id }).await?;
                 }
             }
         }
@@ -256,27 +259,23 @@ async fn connected(
             }
             command = commands.recv() => {
                 let Some(command) = command else { return End::Shutdown };
-                if let Command::Cancel { id } = &command
-                    && session.out.current.as_ref().is_some_and(|u| &u.item.id == id)
-                {
-                    session.out.current = None;
-                    let frame = ClientMessage::new(ClientHeader::Cancel { id: id.clone() }, Bytes::new());
-                    if out.send(Message::Binary(frame.encode())).await.is_err() {
-                        return lost("connection lost while cancelling".into());
-                    }
-                    if session.emit(Event::UploadCancelled { id: id.clone() }).await.is_err() {
-                        return End::Shutdown;
-                    }
-                    continue;
-                }
-                if session.command(command).await.is_err() {
-                    return End::Shutdown;
+                if let Some(end) = take_command(session, command, out).await {
+                    return end;
                 }
             }
             permit = out.reserve(), if has_work => {
                 let Ok(permit) = permit else {
                     return lost("connection lost while sending".into());
                 };
+                // A command that came meanwhile goes first: a Cancel stops the
+                // upload between two chunks, whatever the scheduler did.
+                if let Ok(command) = commands.try_recv() {
+                    drop(permit);
+                    if let Some(end) = take_command(session, command, out).await {
+                        return end;
+                    }
+                    continue;
+                }
                 if let Some((frame, progress)) = session.out.next_frame(limits) {
                     permit.send(Message::Binary(frame));
                     if let Some(event) = progress
@@ -288,6 +287,43 @@ async fn connected(
             }
         }
     }
+}
+
+/// Takes one of the UI's commands while connected; `Some` ends the connection.
+async fn take_command(
+    session: &mut Session,
+    command: Command,
+    out: &mpsc::Sender<Message>,
+) -> Option<End> {
+    if let Command::Cancel { id } = &command
+        && session
+            .out
+            .current
+            .as_ref()
+            .is_some_and(|u| &u.item.id == id)
+    {
+        session.out.current = None;
+        let frame = ClientMessage::new(ClientHeader::Cancel { id: id.clone() }, Bytes::new());
+        if out.send(Message::Binary(frame.encode())).await.is_err() {
+            return Some(End::Lost {
+                reason: "connection lost while cancelling".into(),
+                welcomed: true,
+            });
+        }
+        if session
+            .emit(Event::UploadCancelled { id: id.clone() })
+            .await
+            .is_err()
+        {
+            return Some(End::Shutdown);
+        }
+        return None;
+    }
+    session
+        .command(command)
+        .await
+        .err()
+        .map(|UiGone| End::Shutdown)
 }
 
 /// The end of a connection: a fatal error we were told about wins over the transport's words.

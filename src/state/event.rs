@@ -81,6 +81,10 @@ pub enum Event {
     UploadCancelled {
         id: String,
     },
+    /// A Cancel that came after every byte was out: the item goes on to its ack.
+    CancelTooLate {
+        id: String,
+    },
     /// Our own item never reached the connection worker (its queue was full,
     /// or it stopped): a local failure, in words, never a relay error code.
     SendFailed {

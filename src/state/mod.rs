@@ -16,6 +16,9 @@ pub use entry::{
 pub use event::Event;
 pub use words::{cancel_words, error_words, now_ms};
 
+/// Said on our image when Cancel came after its last byte.
+pub const TOO_LATE: &str = "already sent, too late to cancel";
+
 /// One room as this client knows it.
 #[derive(Debug)]
 pub struct Model {
@@ -407,6 +410,17 @@ impl Model {
                 },
                 _ => self.last_error = Some(reason),
             },
+            Event::CancelTooLate { id } => {
+                if let Some(i) = self.index_of_local(&id)
+                    && let Some(image) = self.image_mut(i)
+                    && image.state.viewable()
+                {
+                    image.note = Some(match image.note.take() {
+                        Some(note) => format!("{note} · {TOO_LATE}"),
+                        None => TOO_LATE.to_owned(),
+                    });
+                }
+            }
             Event::UploadCancelled { id } => {
                 if let Some(i) = self.index_of_local(&id)
                     && let Some(image) = self.image_mut(i)
@@ -481,5 +495,18 @@ mod tests {
         let entry = m.entry(key).expect("entry");
         assert_eq!(entry.image().expect("image").name(), "cat.png");
         assert!(entry.pending());
+    }
+
+    #[test]
+    fn a_cancel_too_late_is_said_on_the_image() {
+        let mut m = Model::new("aaaaaaaaaaaa");
+        let key = m.add_own_image("i1", "cat.png", 1);
+        m.set_note("i1", "metadata removed");
+        m.apply(Event::CancelTooLate { id: "i1".into() });
+        let image = m.entry(key).and_then(Entry::image).expect("image");
+        assert_eq!(
+            image.note.as_deref(),
+            Some("metadata removed · already sent, too late to cancel")
+        );
     }
 }

@@ -114,3 +114,90 @@ pub async fn welcomed(
     })
     .await
 }
+
+/// A relay played by the test over a real WebSocket on 127.0.0.1:0: it
+/// welcomes one client, then reads only when told to, and reports the kind
+/// of every frame the client sent ("image_begin", "image_chunk", "cancel"…).
+pub struct FakeRelay {
+    pub addr: SocketAddr,
+    /// Each permit lets the fake read that many more frames.
+    pub read: tokio::sync::mpsc::UnboundedSender<usize>,
+    pub frames: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+pub async fn fake_relay(limits: snapwire_relay::protocol::Limits) -> FakeRelay {
+    use futures_util::{SinkExt, StreamExt};
+    use snapwire_relay::protocol::{RelayHeader, RelayMessage, User, Welcome, decode_frame};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind fake relay");
+    let addr = listener.local_addr().expect("addr");
+    let (read_tx, mut read_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
+    let (frames_tx, frames) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+            return;
+        };
+        // The hello, then the welcome.
+        let Some(Ok(_hello)) = ws.next().await else {
+            return;
+        };
+        let welcome = RelayMessage::new(
+            RelayHeader::Welcome(Welcome {
+                v: 1,
+                user: User {
+                    id: snapwire_relay::protocol::validate::user_id(&secret(1)),
+                    name: "Ana".into(),
+                },
+                room: "lobby".into(),
+                epoch: "e1".into(),
+                peers: Vec::new(),
+                history: 0,
+                limits,
+            }),
+            bytes::Bytes::new(),
+        );
+        if ws.send(Message::Binary(welcome.encode())).await.is_err() {
+            return;
+        }
+        while let Some(n) = read_rx.recv().await {
+            for _ in 0..n {
+                let Some(Ok(message)) = ws.next().await else {
+                    return;
+                };
+                if let Message::Binary(bytes) = message {
+                    let kind = decode_frame(bytes).map_or_else(|e| e.to_string(), |f| f.kind);
+                    if frames_tx.send(kind).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    FakeRelay {
+        addr,
+        read: read_tx,
+        frames,
+    }
+}
+
+/// A prepared image of `len` arbitrary bytes (the fake relay checks nothing).
+pub fn raw_image(len: usize) -> snapwire::state::PreparedImage {
+    snapwire::state::PreparedImage {
+        meta: snapwire::state::ImageMeta {
+            name: "big.png".into(),
+            mime: "image/png".into(),
+            size: len as u64,
+            sha256: "0".repeat(64),
+            width: Some(10),
+            height: Some(10),
+        },
+        preview: None,
+        bytes: bytes::Bytes::from(vec![7u8; len]),
+    }
+}
