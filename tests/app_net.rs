@@ -492,3 +492,70 @@ async fn a_relay_that_lost_its_history_is_rejoined_from_scratch() {
     drop((ana, ben));
     relay.shutdown().await.expect("shutdown");
 }
+
+/// A relay frame as the fake sends it.
+fn relay_frame(header: snapwire_relay::protocol::RelayHeader, body: &[u8]) -> bytes::Bytes {
+    snapwire_relay::protocol::RelayMessage::new(header, bytes::Bytes::copy_from_slice(body))
+        .encode()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_lies_about_sizes_gets_a_refusal_not_our_memory() {
+    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    relay.read.send(usize::MAX).expect("read");
+    let begin = |sid: u64, size: u64| {
+        relay_frame(
+            RelayHeader::ImageBegin(RelayImageBegin {
+                sid,
+                ts: 1,
+                from: support::ben(),
+                name: format!("claims-{size}.png"),
+                mime: "image/png".into(),
+                size,
+                sha256: "0".repeat(64),
+                width: None,
+                height: None,
+                history: false,
+            }),
+            b"",
+        )
+    };
+    // 2^50 bytes announced, then chunks as if it meant it.
+    relay.send.send(begin(1, 1 << 50)).expect("send");
+    for n in 0..64u64 {
+        let chunk = relay_frame(
+            RelayHeader::ImageChunk {
+                sid: 1,
+                offset: n << 20,
+            },
+            &vec![0u8; 1 << 20],
+        );
+        relay.send.send(chunk).expect("send");
+    }
+    let reason = wait_for(&mut ana, &mut log, "the refusal", |e| match e {
+        Event::StreamRefused { sid: 1, reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("more than the"), "{reason}");
+    // A chunk larger than the welcome's limit drops a stream that was taken.
+    relay.send.send(begin(2, 4 << 20)).expect("send");
+    let big_chunk = relay_frame(
+        RelayHeader::ImageChunk { sid: 2, offset: 0 },
+        &vec![0u8; 2 << 20],
+    );
+    relay.send.send(big_chunk).expect("send");
+    wait_for(&mut ana, &mut log, "the dropped stream", |e| {
+        matches!(e, Event::ImageCancel { sid: 2, .. }).then_some(())
+    })
+    .await;
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e, Event::ImageProgress { sid: 1, .. })),
+        "nothing of the refused stream was taken"
+    );
+}

@@ -230,7 +230,7 @@ async fn connected(
         reason,
         welcomed: true,
     };
-    let mut incoming = Streams::default();
+    let mut incoming = Streams::new(limits);
     // A fatal error's words, to show when the close that follows it arrives.
     let mut fatal: Option<(ErrorCode, String)> = None;
     loop {
@@ -431,6 +431,14 @@ async fn handle(
                 preview,
                 history: begin.history,
             };
+            if let Some(reason) = incoming.refuse(begin.size) {
+                // Shown with its name and why, never buffered.
+                tracing::warn!(sid = begin.sid, size = begin.size, "refusing an image");
+                let sid = begin.sid;
+                session.emit(event).await?;
+                session.emit(Event::StreamRefused { sid, reason }).await?;
+                return Ok(None);
+            }
             if let Some(now) = incoming.begin(begin.sid, begin.size, begin.sha256, own, event) {
                 session.emit(now).await?;
             }

@@ -14,6 +14,10 @@ use crate::state::Event;
 
 /// Largest incoming buffer reserved up front, whatever `size` claims.
 const MAX_PREALLOC: usize = 8 * 1024 * 1024;
+/// The largest image this app takes, whatever a relay's welcome allows.
+pub const MAX_INCOMING_IMAGE: u64 = 256 * 1024 * 1024;
+/// Announced bytes of all streams open at once: beyond it new streams are refused.
+pub const MAX_INCOMING_TOTAL: u64 = 512 * 1024 * 1024;
 
 /// One incoming image.
 struct Incoming {
@@ -54,14 +58,41 @@ impl Finished {
     }
 }
 
-/// The streams of one connection, by stream id.
-#[derive(Default)]
+/// The streams of one connection, by stream id, within what the welcome said
+/// (and what this app holds, whatever the welcome said).
 pub(super) struct Streams {
     open: HashMap<u64, Incoming>,
+    max_image: u64,
+    max_chunk: u64,
 }
 
 impl Streams {
-    /// A new stream; returns the event to show now (`None` for our own, held back).
+    pub(super) fn new(limits: &snapwire_relay::protocol::Limits) -> Self {
+        Self {
+            open: HashMap::new(),
+            max_image: limits.max_image_bytes.min(MAX_INCOMING_IMAGE),
+            max_chunk: limits.max_chunk_bytes,
+        }
+    }
+
+    /// Why a stream of `size` bytes is not taken, in words; `None` when it is.
+    pub(super) fn refuse(&self, size: u64) -> Option<String> {
+        if size > self.max_image {
+            return Some(format!(
+                "the relay announced {}, more than the {} it allows (not received)",
+                crate::look::human_size(size),
+                crate::look::human_size(self.max_image)
+            ));
+        }
+        let open: u64 = self.open.values().map(|i| i.size).sum();
+        if open.saturating_add(size) > MAX_INCOMING_TOTAL {
+            return Some("too many large images at once (not received)".into());
+        }
+        None
+    }
+
+    /// A new stream (checked with [`Streams::refuse`] first); returns the
+    /// event to show now (`None` for our own, held back).
     pub(super) fn begin(
         &mut self,
         sid: u64,
@@ -96,6 +127,7 @@ impl Streams {
             return Chunk::Unknown;
         };
         let fits = offset == image.buf.len() as u64
+            && body.len() as u64 <= self.max_chunk
             && image.buf.len() as u64 + body.len() as u64 <= image.size;
         if !fits {
             let announced = self.open.remove(&sid).is_some_and(|i| i.deferred.is_none());
@@ -132,7 +164,39 @@ impl Streams {
 mod tests {
     use super::*;
     use crate::state::ImageMeta;
-    use snapwire_relay::protocol::User;
+    use snapwire_relay::protocol::{Limits, User};
+
+    fn streams() -> Streams {
+        Streams::new(&Limits {
+            max_image_bytes: 1 << 20,
+            max_chunk_bytes: 2,
+            max_text_bytes: 100,
+            max_uploads: 4,
+        })
+    }
+
+    #[test]
+    fn sizes_beyond_the_welcome_or_the_app_are_refused_in_words() {
+        let mut s = streams();
+        assert_eq!(s.refuse(1 << 20), None);
+        let words = s.refuse(1 << 50).expect("refused");
+        assert!(words.contains("more than the 1.0 MB it allows"), "{words}");
+        let huge = Streams::new(&Limits {
+            max_image_bytes: u64::MAX,
+            max_chunk_bytes: 1 << 20,
+            max_text_bytes: 100,
+            max_uploads: 4,
+        });
+        assert!(
+            huge.refuse(MAX_INCOMING_IMAGE + 1).is_some(),
+            "the app's own cap"
+        );
+        s.begin(1, 4, String::new(), false, begin_event(1));
+        assert!(
+            matches!(s.chunk(1, 0, b"abc"), Chunk::Dropped { announced: true }),
+            "a chunk larger than the welcome's"
+        );
+    }
 
     fn begin_event(sid: u64) -> Event {
         Event::ImageBegin {
@@ -159,7 +223,7 @@ mod tests {
     fn chunks_reassemble_in_order_and_the_hash_is_checked() {
         let bytes = b"abcd";
         let sha = hex::encode(Sha256::digest(bytes));
-        let mut streams = Streams::default();
+        let mut streams = streams();
         assert!(
             streams
                 .begin(1, 4, sha.clone(), false, begin_event(1))
@@ -182,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_chunk_out_of_order_or_past_the_size_drops_the_image() {
-        let mut streams = Streams::default();
+        let mut streams = streams();
         streams.begin(1, 4, String::new(), false, begin_event(1));
         assert!(matches!(
             streams.chunk(1, 1, b"x"),
@@ -198,7 +262,7 @@ mod tests {
 
     #[test]
     fn our_own_image_is_announced_only_once_complete() {
-        let mut streams = Streams::default();
+        let mut streams = streams();
         assert!(
             streams
                 .begin(3, 1, String::new(), true, begin_event(3))

@@ -55,6 +55,12 @@ pub enum Event {
         sid: u64,
         reason: CancelReason,
     },
+    /// This app does not take the stream (beyond the welcome's limits or its
+    /// own); `reason` says so in words.
+    StreamRefused {
+        sid: u64,
+        reason: String,
+    },
     Ack {
         id: String,
         seq: u64,

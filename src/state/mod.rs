@@ -351,6 +351,15 @@ impl Model {
                     image.state = ImageState::Cancelled(cancel_words(reason).to_owned());
                 }
             }
+            Event::StreamRefused { sid, reason } => {
+                let Some(i) = self.index_of_sid(sid) else {
+                    return;
+                };
+                self.entries[i].sid = None;
+                if let Some(image) = self.image_mut(i) {
+                    image.state = ImageState::Failed(reason);
+                }
+            }
             Event::Ack { id, seq, ts } => self.ack(&id, seq, ts),
             Event::Receipt { seq, user } => {
                 if let Some(entry) = self.entries.iter_mut().find(|e| e.seq == Some(seq))

@@ -123,6 +123,8 @@ pub struct FakeRelay {
     /// Each permit lets the fake read that many more frames.
     pub read: tokio::sync::mpsc::UnboundedSender<usize>,
     pub frames: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Frames the fake sends to the client, whatever they claim.
+    pub send: tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
 }
 
 pub async fn fake_relay(limits: snapwire_relay::protocol::Limits) -> FakeRelay {
@@ -136,6 +138,7 @@ pub async fn fake_relay(limits: snapwire_relay::protocol::Limits) -> FakeRelay {
     let addr = listener.local_addr().expect("addr");
     let (read_tx, mut read_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
     let (frames_tx, frames) = tokio::sync::mpsc::unbounded_channel();
+    let (send, mut to_client) = tokio::sync::mpsc::unbounded_channel::<bytes::Bytes>();
     tokio::spawn(async move {
         let Ok((tcp, _)) = listener.accept().await else {
             return;
@@ -165,15 +168,29 @@ pub async fn fake_relay(limits: snapwire_relay::protocol::Limits) -> FakeRelay {
         if ws.send(Message::Binary(welcome.encode())).await.is_err() {
             return;
         }
-        while let Some(n) = read_rx.recv().await {
-            for _ in 0..n {
-                let Some(Ok(message)) = ws.next().await else {
-                    return;
-                };
-                if let Message::Binary(bytes) = message {
-                    let kind = decode_frame(bytes).map_or_else(|e| e.to_string(), |f| f.kind);
-                    if frames_tx.send(kind).is_err() {
-                        return;
+        let mut budget = 0usize;
+        loop {
+            tokio::select! {
+                n = read_rx.recv() => match n {
+                    Some(n) => budget = budget.saturating_add(n),
+                    None => return,
+                },
+                frame = to_client.recv() => match frame {
+                    Some(frame) => {
+                        if ws.send(Message::Binary(frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+                message = ws.next(), if budget > 0 => {
+                    let Some(Ok(message)) = message else { return };
+                    if let Message::Binary(bytes) = message {
+                        budget -= 1;
+                        let kind = decode_frame(bytes).map_or_else(|e| e.to_string(), |f| f.kind);
+                        if frames_tx.send(kind).is_err() {
+                            return;
+                        }
                     }
                 }
             }
@@ -183,6 +200,7 @@ pub async fn fake_relay(limits: snapwire_relay::protocol::Limits) -> FakeRelay {
         addr,
         read: read_tx,
         frames,
+        send,
     }
 }
 
