@@ -559,3 +559,59 @@ async fn a_relay_that_lies_about_sizes_gets_a_refusal_not_our_memory() {
         "nothing of the refused stream was taken"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly() {
+    use futures_util::{SinkExt, StreamExt};
+    use snapwire_relay::protocol::{RelayHeader, User, Welcome};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        for n in 0u32.. {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                continue;
+            };
+            let _hello = ws.next().await;
+            let welcome = relay_frame(
+                RelayHeader::Welcome(Welcome {
+                    v: 1,
+                    user: User {
+                        id: snapwire_relay::protocol::validate::user_id(&secret(1)),
+                        name: "Ana".into(),
+                    },
+                    room: "lobby".into(),
+                    epoch: format!("e{n}"),
+                    peers: Vec::new(),
+                    history: 0,
+                    limits: fake_limits(),
+                }),
+                b"",
+            );
+            let _ = ws.send(Message::Binary(welcome)).await;
+            let _ = ws.close(None).await;
+        }
+    });
+    let mut ana = connect(addr, "Ana", 1);
+    let mut log = Vec::new();
+    let mut attempts = Vec::new();
+    while attempts.len() < 3 {
+        let attempt = wait_for(&mut ana, &mut log, "a connection attempt", |e| match e {
+            Event::Connecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .await;
+        attempts.push(attempt);
+    }
+    assert_eq!(
+        attempts,
+        [0, 1, 2],
+        "each attempt waits longer than the last"
+    );
+}

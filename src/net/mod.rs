@@ -116,6 +116,9 @@ pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(scaled.clamp(1.0, 30.0))
 }
 
+/// A connection that lasted this long was a real one: the next loss retries quickly again.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
 fn jitter() -> f64 {
     let mut b = [0u8; 2];
     if getrandom::fill(&mut b).is_err() {
@@ -137,6 +140,7 @@ async fn run(
         if session.emit(Event::Connecting { attempt }).await.is_err() {
             return;
         }
+        let started = Instant::now();
         let end = connection::connect_once(&mut session, &mut commands).await;
         session.out.requeue();
         let delay = match end {
@@ -155,7 +159,9 @@ async fn run(
                 return;
             }
             End::Lost { reason, welcomed } => {
-                if welcomed {
+                // Only a connection that held resets the backoff: a relay that
+                // welcomes and drops us at once is retried ever more slowly.
+                if welcomed && started.elapsed() >= STABLE_AFTER {
                     attempt = 0;
                 }
                 let delay = backoff(attempt, jitter());
