@@ -615,3 +615,39 @@ async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly(
         "each attempt waits longer than the last"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presence_flood_from_the_relay_is_one_timeline_line() {
+    use snapwire_relay::protocol::{RelayHeader, User};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    let flood = 5_000u32;
+    for n in 0..flood {
+        let user = User {
+            id: format!("{n:012x}"),
+            name: format!("guest{n}"),
+        };
+        for header in [
+            RelayHeader::Joined { user: user.clone() },
+            RelayHeader::Left { user },
+        ] {
+            relay.send.send(relay_frame(header, b"")).expect("send");
+        }
+    }
+    let last = format!("guest{}", flood - 1);
+    wait_for(&mut ana, &mut log, "the last leave", |e| match e {
+        Event::Left(u) if u.name == last => Some(()),
+        _ => None,
+    })
+    .await;
+    let mut model =
+        snapwire::state::Model::new(snapwire_relay::protocol::validate::user_id(&secret(1)));
+    for event in log {
+        model.apply(event);
+    }
+    assert_eq!(model.entries.len(), 1, "one presence line");
+    assert!(model.peers.is_empty());
+    assert_eq!(model.appended, 1, "nothing new to announce per join");
+}

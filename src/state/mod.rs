@@ -5,6 +5,7 @@
 
 mod entry;
 mod event;
+mod presence;
 mod words;
 
 use bytes::Bytes;
@@ -36,6 +37,8 @@ pub struct Model {
     /// Counts entries ever appended; the timeline compares it to know what is new.
     pub appended: u64,
     next_key: EntryKey,
+    /// The timeline's last entry, while it is the line joins and leaves update.
+    presence: Option<presence::PresenceLine>,
 }
 
 impl Model {
@@ -52,6 +55,7 @@ impl Model {
             last_error: None,
             appended: 0,
             next_key: 1,
+            presence: None,
         }
     }
 
@@ -169,6 +173,30 @@ impl Model {
         })
     }
 
+    /// The presence line to update: the last entry if it is one, else a new one.
+    fn presence_line(&mut self) -> &mut presence::PresenceLine {
+        let last = self.entries.last().map(|e| e.key);
+        if self.presence.as_ref().map(|p| p.key) != last || last.is_none() {
+            let key = self.add_notice(String::new(), now_ms());
+            self.presence = Some(presence::PresenceLine::new(key));
+        }
+        self.presence
+            .get_or_insert_with(|| presence::PresenceLine::new(0))
+    }
+
+    fn write_presence(&mut self) {
+        let Some(line) = &self.presence else {
+            return;
+        };
+        let text = line.text();
+        if let Some(entry) = self.entries.last_mut()
+            && entry.key == line.key
+        {
+            entry.body = Body::Notice(text);
+            entry.ts = now_ms();
+        }
+    }
+
     fn me_or_placeholder(&self) -> User {
         self.me.clone().unwrap_or_else(|| User {
             id: self.my_id.clone(),
@@ -234,16 +262,16 @@ impl Model {
             }
             Event::Welcome(welcome) => self.welcome(welcome),
             Event::Joined(user) => {
-                let text = format!("{} joined", user.name);
+                self.presence_line().joined(&user.name);
                 self.peers.push(user);
-                self.add_notice(text, now_ms());
+                self.write_presence();
             }
             Event::Left(user) => {
                 if let Some(i) = self.peers.iter().position(|p| p.id == user.id) {
                     self.peers.remove(i);
                 }
-                let text = format!("{} left", user.name);
-                self.add_notice(text, now_ms());
+                self.presence_line().left(&user.name);
+                self.write_presence();
             }
             Event::Text {
                 seq,
