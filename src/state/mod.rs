@@ -39,6 +39,8 @@ pub struct Model {
     next_key: EntryKey,
     /// The timeline's last entry, while it is the line joins and leaves update.
     presence: Option<presence::PresenceLine>,
+    /// Which entry holds each seq.
+    seqs: std::collections::HashMap<u64, EntryKey>,
 }
 
 impl Model {
@@ -56,15 +58,36 @@ impl Model {
             appended: 0,
             next_key: 1,
             presence: None,
+            seqs: std::collections::HashMap::new(),
         }
     }
 
-    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+    /// Entries stay in the order of their keys (appended with growing keys,
+    /// never reordered), so a key is found by binary search.
+    fn index_of_key(&self, key: EntryKey) -> Option<usize> {
+        self.entries.binary_search_by_key(&key, |e| e.key).ok()
     }
 
+    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
+        self.entries.get(self.index_of_key(key)?)
+    }
+
+    fn index_of_seq(&self, seq: u64) -> Option<usize> {
+        let i = self.index_of_key(*self.seqs.get(&seq)?)?;
+        // The map may remember an entry that left: trust only a match.
+        (self.entries[i].seq == Some(seq)).then_some(i)
+    }
+
+    /// The entry holding `seq`, looked up (receipts arrive for every item).
     pub fn by_seq(&self, seq: u64) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.seq == Some(seq))
+        self.entries.get(self.index_of_seq(seq)?)
+    }
+
+    fn set_seq(&mut self, index: usize, seq: u64) {
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.seq = Some(seq);
+            self.seqs.insert(seq, entry.key);
+        }
     }
 
     pub fn by_local_id(&self, id: &str) -> Option<&Entry> {
@@ -209,6 +232,9 @@ impl Model {
         self.next_key += 1;
         self.appended += 1;
         let key = entry.key;
+        if let Some(seq) = entry.seq {
+            self.seqs.insert(seq, key);
+        }
         self.entries.push(entry);
         key
     }
@@ -349,9 +375,9 @@ impl Model {
                     self.entries.remove(i);
                     return;
                 }
+                self.set_seq(i, seq);
                 let entry = &mut self.entries[i];
                 entry.sid = None;
-                entry.seq = Some(seq);
                 entry.ts = ts;
                 if let Some(image) = self.image_mut(i) {
                     if verified {
@@ -390,7 +416,8 @@ impl Model {
             }
             Event::Ack { id, seq, ts } => self.ack(&id, seq, ts),
             Event::Receipt { seq, user } => {
-                if let Some(entry) = self.entries.iter_mut().find(|e| e.seq == Some(seq))
+                if let Some(i) = self.index_of_seq(seq)
+                    && let Some(entry) = self.entries.get_mut(i)
                     && entry.own
                     && user.id != self.my_id
                     && !entry.receipts.iter().any(|u| u.id == user.id)
@@ -476,6 +503,7 @@ impl Model {
         {
             // New history (relay data wiped) or another room: what we cached is not this room's.
             self.entries.retain(Entry::pending);
+            self.seqs.clear();
         }
         self.my_id = welcome.user.id.clone();
         self.me = Some(welcome.user.clone());
@@ -509,8 +537,8 @@ impl Model {
         let Some(i) = self.index_of_local(id) else {
             return;
         };
+        self.set_seq(i, seq);
         let entry = &mut self.entries[i];
-        entry.seq = Some(seq);
         entry.ts = ts;
         if let Body::Image(image) = &mut entry.body {
             image.state = ImageState::Ready;
@@ -532,6 +560,37 @@ mod tests {
         let entry = m.entry(key).expect("entry");
         assert_eq!(entry.image().expect("image").name(), "cat.png");
         assert!(entry.pending());
+    }
+
+    #[test]
+    fn receipts_find_their_item_by_seq_among_many() {
+        let mut m = Model::new("aaaaaaaaaaaa");
+        let ben = User {
+            id: "bbbbbbbbbbbb".into(),
+            name: "Ben".into(),
+        };
+        for seq in 1..=5_000 {
+            m.apply(Event::Text {
+                seq,
+                ts: 1,
+                from: ben.clone(),
+                text: "hi".into(),
+                history: true,
+            });
+        }
+        let key = m.add_own_text("mine", "mine", 2);
+        m.apply(Event::Ack {
+            id: "mine".into(),
+            seq: 5_001,
+            ts: 3,
+        });
+        m.apply(Event::Receipt {
+            seq: 5_001,
+            user: ben.clone(),
+        });
+        assert_eq!(m.entry(key).expect("entry").receipts, [ben]);
+        assert_eq!(m.by_seq(2_500).and_then(|e| e.seq), Some(2_500));
+        assert!(m.by_seq(9_999).is_none());
     }
 
     #[test]
