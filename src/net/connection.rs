@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Command;
-use super::incoming::{Chunk, Finished, Streams};
+use super::incoming::{Body, Chunk, Finished, Streams};
 use super::outgoing::{OutItem, OutKind, Outgoing};
 use crate::repaint::Repaint;
 use crate::settings::Target;
@@ -40,6 +40,8 @@ pub(super) struct Session {
     pub(super) out: Outgoing,
     events: mpsc::Sender<Event>,
     repaint: Repaint,
+    /// Large incoming images are written here as they arrive; removed with the worker.
+    streams_dir: Option<tempfile::TempDir>,
 }
 
 /// Why a connection ended.
@@ -73,7 +75,16 @@ impl Session {
             out: Outgoing::default(),
             events,
             repaint,
+            streams_dir: tempfile::Builder::new()
+                .prefix("snapwire-incoming-")
+                .tempdir()
+                .map_err(|e| tracing::warn!(error = %e, "large images will stay in memory"))
+                .ok(),
         }
+    }
+
+    fn stream_dir(&self) -> Option<std::path::PathBuf> {
+        self.streams_dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
     pub(super) async fn emit(&self, event: Event) -> Result<(), UiGone> {
@@ -230,7 +241,7 @@ async fn connected(
         reason,
         welcomed: true,
     };
-    let mut incoming = Streams::new(limits);
+    let mut incoming = Streams::new(limits, session.stream_dir());
     // A fatal error's words, to show when the close that follows it arrives.
     let mut fatal: Option<(ErrorCode, String)> = None;
     loop {
@@ -469,7 +480,7 @@ async fn handle(
             };
             bump(&mut session.last_seq, seq);
             let Finished {
-                bytes,
+                body,
                 size,
                 sha256,
                 own,
@@ -481,21 +492,52 @@ async fn handle(
             if let Some(begin) = deferred {
                 session.emit(begin).await?;
             }
-            let check = bytes.clone();
             // Hashing 50 MB takes a moment: not on an async worker.
-            let verified =
-                tokio::task::spawn_blocking(move || Finished::verify(&check, size, &sha256))
+            let event = match body {
+                Body::Memory(bytes) => {
+                    let check = bytes.clone();
+                    let verified = tokio::task::spawn_blocking(move || {
+                        Finished::verify(&check, size, &sha256)
+                    })
                     .await
                     .unwrap_or(false);
-            session
-                .emit(Event::ImageComplete {
-                    sid,
-                    seq,
-                    ts,
-                    bytes,
-                    verified,
-                })
-                .await?;
+                    Event::ImageComplete {
+                        sid,
+                        seq,
+                        ts,
+                        bytes,
+                        verified,
+                    }
+                }
+                Body::File(file) => {
+                    let checked = tokio::task::spawn_blocking(move || {
+                        let verified = Finished::verify_file(file.path(), size, &sha256);
+                        // Kept only when it is the image; else removed with the handle.
+                        let path = if verified {
+                            file.into_temp_path().keep().ok()
+                        } else {
+                            None
+                        };
+                        (verified && path.is_some(), path)
+                    })
+                    .await
+                    .unwrap_or((false, None));
+                    let (verified, path) = checked;
+                    Event::ImageStored {
+                        sid,
+                        seq,
+                        ts,
+                        path: path.unwrap_or_default(),
+                        verified,
+                    }
+                }
+            };
+            let verified = matches!(
+                event,
+                Event::ImageComplete { verified: true, .. }
+                    | Event::ImageStored { verified: true, .. }
+            );
+            session.emit(event).await?;
             if verified && !own {
                 receipt(out, seq).await;
             }

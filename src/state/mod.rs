@@ -17,6 +17,12 @@ pub use entry::{
 pub use event::Event;
 pub use words::{cancel_words, error_words, now_ms};
 
+/// Where a completed image's bytes are.
+enum Stored {
+    Memory(Bytes),
+    File(std::path::PathBuf),
+}
+
 /// Said on our image when Cancel came after its last byte.
 pub const TOO_LATE: &str = "already sent, too late to cancel";
 
@@ -366,31 +372,14 @@ impl Model {
                 ts,
                 bytes,
                 verified,
-            } => {
-                let Some(i) = self.index_of_sid(sid) else {
-                    return;
-                };
-                if self.by_seq(seq).is_some() {
-                    // Already here (our own, acked; or a replay of what we had).
-                    self.entries.remove(i);
-                    return;
-                }
-                self.set_seq(i, seq);
-                let entry = &mut self.entries[i];
-                entry.sid = None;
-                entry.ts = ts;
-                if let Some(image) = self.image_mut(i) {
-                    if verified {
-                        image.bytes = Some(bytes);
-                        image.state = ImageState::Ready;
-                    } else {
-                        image.state = ImageState::Failed(
-                            "could not show this image (its SHA-256 does not match: damaged on the way)"
-                                .to_owned(),
-                        );
-                    }
-                }
-            }
+            } => self.complete(sid, seq, ts, Stored::Memory(bytes), verified),
+            Event::ImageStored {
+                sid,
+                seq,
+                ts,
+                path,
+                verified,
+            } => self.complete(sid, seq, ts, Stored::File(path), verified),
             Event::ImageCancel { sid, reason } => {
                 let Some(i) = self.index_of_sid(sid) else {
                     return;
@@ -516,6 +505,36 @@ impl Model {
         self.limits = Some(welcome.limits);
         self.last_error = None;
         self.conn = ConnState::Connected;
+    }
+
+    /// `image_end` arrived and the bytes were checked: in memory, or in a file.
+    fn complete(&mut self, sid: u64, seq: u64, ts: u64, stored: Stored, verified: bool) {
+        let Some(i) = self.index_of_sid(sid) else {
+            return;
+        };
+        if self.by_seq(seq).is_some() {
+            // Already here (our own, acked; or a replay of what we had).
+            self.entries.remove(i);
+            return;
+        }
+        self.set_seq(i, seq);
+        let entry = &mut self.entries[i];
+        entry.sid = None;
+        entry.ts = ts;
+        if let Some(image) = self.image_mut(i) {
+            if verified {
+                match stored {
+                    Stored::Memory(bytes) => image.bytes = Some(bytes),
+                    Stored::File(path) => image.spilled = Some(path),
+                }
+                image.state = ImageState::Ready;
+            } else {
+                image.state = ImageState::Failed(
+                    "could not show this image (its SHA-256 does not match: damaged on the way)"
+                        .to_owned(),
+                );
+            }
+        }
     }
 
     fn ack(&mut self, id: &str, seq: u64, ts: u64) {
