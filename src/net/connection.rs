@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::Command;
 use super::incoming::{Body, Chunk, Finished, Streams};
 use super::outgoing::{OutItem, OutKind, Outgoing};
+use super::words::{close_words, connect_error_words};
 use crate::repaint::Repaint;
 use crate::settings::Target;
 use crate::state::{Event, ImageMeta};
@@ -580,30 +581,4 @@ fn bump(last: &mut Option<u64>, seq: u64) {
 async fn receipt(out: &mpsc::Sender<Message>, seq: u64) {
     let frame = ClientMessage::new(ClientHeader::Receipt { seq }, Bytes::new());
     let _ = out.send(Message::Binary(frame.encode())).await;
-}
-
-fn close_words(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
-    match frame {
-        Some(f) if !f.reason.is_empty() => format!("the relay closed the connection: {}", f.reason),
-        Some(f) => format!(
-            "the relay closed the connection (code {})",
-            u16::from(f.code)
-        ),
-        None => "the relay closed the connection".into(),
-    }
-}
-
-fn connect_error_words(url: &str, e: &tokio_tungstenite::tungstenite::Error) -> String {
-    use tokio_tungstenite::tungstenite::Error;
-    match e {
-        Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("nothing is listening at {url} (is the relay running?)")
-        }
-        Error::Io(io) => format!("cannot reach {url}: {io}"),
-        Error::Url(u) => format!("{url} cannot be used: {u}"),
-        Error::Http(response) => {
-            format!("{url} is not a Snapwire relay (HTTP {})", response.status())
-        }
-        other => format!("cannot connect to {url}: {other}"),
-    }
 }
