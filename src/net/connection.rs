@@ -271,7 +271,7 @@ async fn connected(
             }
             command = commands.recv() => {
                 let Some(command) = command else { return End::Shutdown };
-                if let Some(end) = take_command(session, command, out).await {
+                if let Some(end) = take_command(session, command).await {
                     return end;
                 }
             }
@@ -283,7 +283,7 @@ async fn connected(
                 // upload between two chunks, whatever the scheduler did.
                 if let Ok(command) = commands.try_recv() {
                     drop(permit);
-                    if let Some(end) = take_command(session, command, out).await {
+                    if let Some(end) = take_command(session, command).await {
                         return end;
                     }
                     continue;
@@ -302,26 +302,12 @@ async fn connected(
 }
 
 /// Takes one of the UI's commands while connected; `Some` ends the connection.
-async fn take_command(
-    session: &mut Session,
-    command: Command,
-    out: &mpsc::Sender<Message>,
-) -> Option<End> {
+async fn take_command(session: &mut Session, command: Command) -> Option<End> {
     if let Command::Cancel { id } = &command
-        && session
-            .out
-            .current
-            .as_ref()
-            .is_some_and(|u| &u.item.id == id)
+        && session.out.cancel_current(id)
     {
-        session.out.current = None;
-        let frame = ClientMessage::new(ClientHeader::Cancel { id: id.clone() }, Bytes::new());
-        if out.send(Message::Binary(frame.encode())).await.is_err() {
-            return Some(End::Lost {
-                reason: "connection lost while cancelling".into(),
-                welcomed: true,
-            });
-        }
+        // Its `cancel` frame goes out first when the writer has room; the
+        // person hears at once, never waiting on a relay that reads slowly.
         if session
             .emit(Event::UploadCancelled { id: id.clone() })
             .await
