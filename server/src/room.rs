@@ -12,12 +12,12 @@
 //! once to the relay's memory budget (`budget.rs`).
 //!
 //! Pacing (PROTOCOL.md, "Flow control"): a sender's next chunk is forwarded only
-//! while the least-loaded live receiver of its image has less than the room window
-//! queued ([`Room::pace`]), so the room goes as fast as its fastest receivers drain
-//! and no faster. A live receiver is *lagging* when a live message does not fit its
+//! while the live receivers of its image, all but the quarter furthest behind (at
+//! least one), have less than the room window queued ([`Room::pace`]): the room
+//! goes as fast as most of it drains, and no one slow receiver sets its pace. A live receiver is *lagging* when a live message does not fit its
 //! queue (it is then a whole queue behind the fastest), or, when the memory budget
-//! is exhausted, when its queue holds more than a window beyond the least-loaded
-//! live member's ([`Relief::relieve`]). A lagging receiver's queued live data is
+//! is exhausted, when it is the member furthest behind and its queue holds more than
+//! half a queue bound beyond the least-loaded live member's ([`Relief::relieve`]). A lagging receiver's queued live data is
 //! dropped at once and it is fed from retention instead.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -115,6 +115,9 @@ struct Ctx {
     /// Told when any member's queue drains or a receiver stops counting for pacing.
     drained: Arc<Notify>,
     window: usize,
+    /// How far behind the least-loaded member (bytes queued beyond its) a member
+    /// must be to lag when the budget is exhausted.
+    behind: usize,
 }
 
 impl Ctx {
@@ -135,6 +138,8 @@ pub struct RoomSettings {
     pub limits: Limits,
     pub replay_latest: usize,
     pub window: usize,
+    /// Each connection's queue bound.
+    pub outbox_bytes: usize,
     pub linger: std::time::Duration,
 }
 
@@ -166,6 +171,7 @@ impl Room {
                 budget: settings.budget,
                 drained: Arc::new(Notify::new()),
                 window: settings.window,
+                behind: settings.window.max(settings.outbox_bytes / 2),
             },
             limits: settings.limits,
             replay_latest: settings.replay_latest,
@@ -177,8 +183,8 @@ impl Room {
         self.ctx.window
     }
 
-    /// Waits until live stream `sid` may take another chunk: its least-loaded live
-    /// receiver has less than the room window queued (or it has no receiver left).
+    /// Waits until live stream `sid` may take another chunk (see [`Room::can_take`];
+    /// at once when it has no live receiver left).
     /// Returns early when `stop` is cancelled.
     pub async fn pace(&self, sid: Sid, stop: &CancellationToken) {
         loop {
@@ -195,19 +201,30 @@ impl Room {
         }
     }
 
+    /// Whether the image's live receivers, all but the quarter furthest behind (at
+    /// least one of two or more), have less than the room window queued.
     fn can_take(&self, sid: Sid) -> bool {
         let state = self.lock();
         let Some(stream) = state.streams.get(&sid) else {
             return true;
         };
-        stream
+        let mut queued: Vec<usize> = stream
             .receivers
             .iter()
             .filter_map(|conn| state.members.get(conn))
             .filter(|m| m.live && !m.outbox.is_closing())
             .map(|m| m.outbox.queued_bytes())
-            .min()
-            .is_none_or(|least| least < self.ctx.window)
+            .collect();
+        if queued.is_empty() {
+            return true;
+        }
+        queued.sort_unstable();
+        let behind = if queued.len() >= 2 {
+            (queued.len() / 4).max(1)
+        } else {
+            0
+        };
+        queued[queued.len() - 1 - behind] < self.ctx.window
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -646,9 +663,11 @@ fn catch_up(
 }
 
 impl Relief for Room {
-    /// The memory budget is exhausted: every live member whose queue holds more
-    /// than a room window beyond the least-loaded live member's is lagging, so
-    /// what only it still holds goes back to the budget.
+    /// The memory budget is exhausted: the live member furthest behind the rest of
+    /// the room — whose queue holds more than half a queue bound (and at least a
+    /// room window) beyond the least-loaded live member's — is lagging, so the
+    /// chunks only it still holds go back to the budget. One per call: the budget
+    /// asks again (every 20 ms at most) while it stays exhausted.
     fn relieve(&self) {
         let mut state = self.lock();
         let queued: Vec<(ConnId, usize)> = state
@@ -660,13 +679,14 @@ impl Relief for Room {
         let Some(least) = queued.iter().map(|(_, q)| *q).min() else {
             return;
         };
-        let State {
-            members, streams, ..
-        } = &mut *state;
-        for (conn, q) in queued {
-            if q > least + self.ctx.window {
-                lag(members, streams, conn, &self.ctx);
-            }
+        let Some(&(furthest, most)) = queued.iter().max_by_key(|(_, q)| *q) else {
+            return;
+        };
+        if most > least + self.ctx.behind {
+            let State {
+                members, streams, ..
+            } = &mut *state;
+            lag(members, streams, furthest, &self.ctx);
         }
     }
 }

@@ -69,6 +69,7 @@ impl Shared {
                     limits: self.config.limits(),
                     replay_latest: self.config.replay_latest,
                     window: self.config.room_window_bytes,
+                    outbox_bytes: self.config.outbox_bytes,
                     linger: self.config.catchup_linger,
                 },
             ));
