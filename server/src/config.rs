@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::guard::{HostLimits, Rate};
 use crate::protocol::Limits;
 
 /// Where retained items live.
@@ -76,6 +77,22 @@ pub struct Config {
     pub max_items_per_sec: u32,
     /// The instance name advertised on the LAN (default: the host name).
     pub name: String,
+    /// What one source host may hold and how fast it may come back (docs/SECURITY.md).
+    pub host_limits: HostLimits,
+    /// Browser origins allowed besides the relay's own (`--allow-origin`); `*` allows all.
+    pub allowed_origins: Vec<String>,
+    /// Bearer token `/metrics` requires when set (`--metrics-token`); `/healthz` stays open.
+    pub metrics_token: Option<String>,
+    /// An upload that receives no chunk for this long is cancelled (default 60 s).
+    pub upload_timeout: Duration,
+    /// Receipts one connection may send (default 100/s, bursts of 1,000: a replay of
+    /// a whole room's history is answered with a receipt per item); the rest are dropped.
+    pub receipts: Rate,
+    /// Bytes of history all rooms together keep, uploads in progress included
+    /// (`--max-disk-mb`, default 8 GiB); past it the oldest items of the largest rooms go first.
+    pub max_history_bytes: u64,
+    /// Rooms that may exist at once, on disk or in memory (default 1,000).
+    pub max_rooms: usize,
 }
 
 impl Default for Config {
@@ -100,6 +117,16 @@ impl Default for Config {
             replay_latest: 50,
             max_items_per_sec: 200,
             name: "snapwire".to_owned(),
+            host_limits: HostLimits::default(),
+            allowed_origins: Vec::new(),
+            metrics_token: None,
+            upload_timeout: Duration::from_secs(60),
+            receipts: Rate {
+                per_sec: 100.0,
+                burst: 1000.0,
+            },
+            max_history_bytes: 8 * 1024 * 1024 * 1024,
+            max_rooms: 1000,
         }
     }
 }

@@ -54,20 +54,18 @@ pub async fn run<S, W>(
             write_loop(sink, outbox.clone(), shared.clone(), writer_done.clone()).in_current_span(),
         );
 
-        let reason = match read_hello(&mut stream, &meter, &outbox, &shared).await {
+        let reason = match read_hello(&mut stream, &meter, &outbox, &shared, peer).await {
             Ok((hello, since_error)) => {
-                let mut session =
-                    match Box::pin(Session::start(conn, hello, outbox.clone(), shared.clone()))
-                        .await
-                    {
-                        Ok(session) => session,
-                        Err(err) => {
-                            fatal(&outbox, &shared, &err);
-                            finish(writer, &outbox).await;
-                            info!(reason = %err.code, "refused");
-                            return;
-                        }
-                    };
+                let start = Session::start(conn, peer, hello, outbox.clone(), shared.clone());
+                let mut session = match Box::pin(start).await {
+                    Ok(session) => session,
+                    Err(err) => {
+                        fatal(&outbox, &shared, &err);
+                        finish(writer, &outbox).await;
+                        info!(reason = %err.code, "refused");
+                        return;
+                    }
+                };
                 tracing::Span::current().record("room", session.room_name());
                 tracing::Span::current().record("user", session.user_name());
                 if let Some(err) = since_error {
@@ -137,9 +135,13 @@ impl std::fmt::Display for EndReason {
 /// Queues a fatal error and the close that follows it.
 fn fatal(outbox: &Outbox, shared: &Shared, err: &ProtocolError) {
     shared.metrics.error(err.code);
-    // Only the relay's own failure (a room whose history cannot be loaded at
-    // `hello`) ends a connection with a code the table calls non-fatal: 1011.
-    let code = err.code.close_code().unwrap_or(1011);
+    // Only a host throttled at `hello` (1008, policy) and the relay's own failure
+    // (a room whose history cannot be loaded at `hello`: 1011) end a connection
+    // with a code the table calls non-fatal.
+    let code = err.code.close_code().unwrap_or(match err.code {
+        ErrorCode::RateLimited => 1008,
+        _ => 1011,
+    });
     outbox.close_with(
         Some(error_frame(err)),
         Closing {
@@ -199,6 +201,7 @@ async fn read_hello<S>(
     meter: &ReadMeter,
     outbox: &Outbox,
     shared: &Shared,
+    peer: SocketAddr,
 ) -> Result<(Hello, Option<ProtocolError>), ProtocolError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -254,8 +257,16 @@ where
         }
         let hello = Hello::from_header(&frame.header)?;
         if let Some(expected) = &shared.config.token {
+            // A host that has failed too often lately gets no further guesses.
+            if !shared.guard.may_try_token(peer.ip()) {
+                return Err(ProtocolError::new(
+                    ErrorCode::RateLimited,
+                    "too many wrong tokens from this host; retry in a minute",
+                ));
+            }
             let given = hello.token.as_deref().unwrap_or_default();
             if !validate::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+                shared.guard.bad_token(peer.ip());
                 return Err(ProtocolError::new(
                     ErrorCode::Unauthorized,
                     "wrong or missing token",
@@ -278,12 +289,20 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let idle = shared.config.idle_timeout;
+    let mut idle_since = Instant::now();
     loop {
+        // Uploads that stop making progress are cancelled even while nothing arrives.
+        let stalled_upload = session.upload_deadline();
         let next = tokio::select! {
-            next = timeout(idle, next_message(stream, meter)) => next,
+            next = tokio::time::timeout_at(idle_since + idle, next_message(stream, meter)) => next,
+            () = sleep_until(stalled_upload) => {
+                session.expire_uploads();
+                continue;
+            }
             () = shared.shutdown.cancelled() => return EndReason::Shutdown,
             () = writer_done.cancelled() => return EndReason::WriterStopped,
         };
+        idle_since = Instant::now();
         let bytes = match next {
             // Not idle: the relay stopped reading it, for want of memory budget.
             Err(_) if meter.is_waiting() => continue,
@@ -347,6 +366,14 @@ where
                 return EndReason::Bug;
             }
         }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -33,8 +33,13 @@ struct Job {
     upload: Option<Upload>,
     origin: ConnId,
     sid: Option<Sid>,
+    after_batch: AfterBatch,
     done: oneshot::Sender<Result<Committed, StoreError>>,
 }
+
+/// Run on the blocking thread after each batch is durable (the relay-wide history
+/// budget is enforced there).
+pub type AfterBatch = Arc<dyn Fn() + Send + Sync>;
 
 impl CommitQueue {
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -50,6 +55,7 @@ pub async fn commit(
     upload: Option<Upload>,
     origin: ConnId,
     sid: Option<Sid>,
+    after_batch: AfterBatch,
 ) -> Result<Committed, StoreError> {
     let (done, result) = oneshot::channel();
     let lead = {
@@ -59,6 +65,7 @@ pub async fn commit(
             upload,
             origin,
             sid,
+            after_batch,
             done,
         });
         !std::mem::replace(&mut queue.leading, true)
@@ -84,13 +91,21 @@ async fn run_committer(room: Arc<Room>) {
         };
         let mut work = Vec::with_capacity(jobs.len());
         let mut waiting = Vec::with_capacity(jobs.len());
+        let after_batch = jobs.first().map(|job| job.after_batch.clone());
         for job in jobs {
             work.push((job.new, job.upload));
             waiting.push((job.origin, job.sid, job.done));
         }
         let store = room.store.clone();
         let count = work.len();
-        let results = match tokio::task::spawn_blocking(move || store.commit_batch(work)).await {
+        let commit = move || {
+            let results = store.commit_batch(work);
+            if let Some(after_batch) = after_batch {
+                after_batch();
+            }
+            results
+        };
+        let results = match tokio::task::spawn_blocking(commit).await {
             Ok(results) => results,
             Err(e) => (0..count)
                 .map(|_| Err(StoreError::Corrupt(format!("the commit failed: {e}"))))

@@ -17,6 +17,14 @@ pub struct Metrics {
     pub bytes_sent: AtomicU64,
     pub lagging: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
+    /// TCP connections refused by the per-host limits (`guard.rs`).
+    pub host_refusals: AtomicU64,
+    /// Browser upgrades refused for their `Origin`.
+    pub origin_refusals: AtomicU64,
+    /// Uploads cancelled after receiving nothing for `upload_timeout`.
+    pub uploads_timed_out: AtomicU64,
+    /// Items pruned to keep all rooms within `max_history_bytes`.
+    pub budget_prunes: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
 }
 
@@ -169,6 +177,26 @@ impl Metrics {
                 "Connections closed as slow_consumer.",
                 &self.slow_consumer_disconnects,
             ),
+            (
+                "snapwire_host_refusals_total",
+                "Connections refused by the per-host limits.",
+                &self.host_refusals,
+            ),
+            (
+                "snapwire_origin_refusals_total",
+                "Browser upgrades refused for their Origin.",
+                &self.origin_refusals,
+            ),
+            (
+                "snapwire_uploads_timed_out_total",
+                "Uploads cancelled after making no progress.",
+                &self.uploads_timed_out,
+            ),
+            (
+                "snapwire_budget_prunes_total",
+                "Items pruned to keep all rooms within the history budget.",
+                &self.budget_prunes,
+            ),
         ];
         for (name, help, counter) in counters {
             metric(name, "counter", help, counter.load(Relaxed));
@@ -183,6 +211,34 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The rooms and history gauges (`rooms.rs`, `store/budget.rs`), appended to the page.
+pub fn render_history(loaded_rooms: usize, existing_rooms: usize, history_bytes: u64) -> String {
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "snapwire_rooms_loaded",
+            "Rooms held in RAM (with members, or in use).",
+            loaded_rooms as u64,
+        ),
+        (
+            "snapwire_rooms_existing",
+            "Rooms that exist, on disk or in memory, loaded or not.",
+            existing_rooms as u64,
+        ),
+        (
+            "snapwire_history_bytes",
+            "Bytes of history of all rooms, uploads in progress included.",
+            history_bytes,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Budget, Relief};
 use crate::config::Config;
+use crate::guard::Guard;
 use crate::metrics::{Gauges, Metrics};
 use crate::room::{ConnId, Room, RoomSettings, Sid};
 use crate::store::{Store, StoreError};
@@ -18,6 +19,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// The relay-wide memory budget (`budget.rs`).
     pub budget: Arc<Budget>,
+    /// Per source host limits.
+    pub guard: Arc<Guard>,
     /// Cancelled when the relay stops: every connection says `server_shutdown`.
     pub shutdown: CancellationToken,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
@@ -25,21 +28,26 @@ pub struct Shared {
     next_sid: AtomicU64,
     /// Connections past `hello`.
     sessions: AtomicUsize,
+    /// Woken after a room may have left RAM (for tests that wait for it).
+    pub rooms_changed: tokio::sync::Notify,
 }
 
 impl Shared {
     pub fn new(config: Config, store: Store) -> Self {
         let budget = Budget::new(config.memory_budget());
+        let guard = Guard::new(config.host_limits);
         Self {
             config,
             store,
             metrics: Arc::new(Metrics::default()),
             budget,
+            guard,
             shutdown: CancellationToken::new(),
             rooms: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
+            rooms_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -80,6 +88,30 @@ impl Shared {
             room
         });
         Ok(room.clone())
+    }
+
+    /// Lets the room go from RAM if nobody holds it any more (see `rooms.rs`).
+    /// May delete a never-used room's files (a few entries).
+    pub fn release_room(&self, name: &str) {
+        {
+            let mut rooms = self.lock_rooms();
+            let unused = rooms
+                .get(name)
+                // Only the map holds it: no session, feeder or joiner has it.
+                .is_some_and(|room| Arc::strong_count(room) == 1 && room.member_count() == 0);
+            if unused {
+                // Dropped first: the room's retention is unused only once the room is gone.
+                drop(rooms.remove(name));
+                // Under the rooms lock, so a room is never half unloaded when seen.
+                self.store.unload_if_unused(name);
+            }
+        }
+        self.rooms_changed.notify_waiters();
+    }
+
+    /// Rooms held in RAM now (with members, or in use).
+    pub fn rooms_in_memory(&self) -> usize {
+        self.lock_rooms().len()
     }
 
     fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {

@@ -977,7 +977,8 @@ impl ServerProcess {
     /// Starts `snapwire-relay` on 127.0.0.1:0 and waits for its "listening on" line.
     pub fn relay(bin: &Path, storage: &RelayStorage, max_image_mb: u64) -> Result<Self, String> {
         let mut cmd = Command::new(bin);
-        cmd.args(["--listen", "127.0.0.1:0", "--no-mdns"])
+        // Every client of the load runs on this machine: no per-host limits.
+        cmd.args(["--listen", "127.0.0.1:0", "--no-mdns", "--no-host-limits"])
             .args(["--max-image-mb", &max_image_mb.to_string()]);
         match storage {
             RelayStorage::Memory => cmd.arg("--memory"),

@@ -125,7 +125,7 @@ impl RoomStore {
             }
         }
 
-        let (pruned, pruned_through) = {
+        let (pruned, pruned_through, bytes) = {
             let mut index = lock(&self.index);
             if let Some(highest) = highest {
                 // A failed item's file may exist: never hand its seq out again.
@@ -137,20 +137,15 @@ impl RoomStore {
                 }
                 index.insert(Arc::clone(item));
             }
-            (index.prune(self.retention), index.pruned_through)
+            (
+                index.prune(self.retention),
+                index.pruned_through,
+                index.bytes(),
+            )
         };
-        if let Some(disk) = &self.disk
-            && let Some(highest) = highest
-        {
-            state.unrecorded_prunes.extend(pruned);
-            if !state.unrecorded_prunes.is_empty() {
-                match disk.write_room_file(&self.epoch, highest + 1, pruned_through) {
-                    Ok(()) => disk.delete_items(&std::mem::take(&mut state.unrecorded_prunes)),
-                    Err(e) => {
-                        tracing::warn!(room = self.name, error = %e, "recording pruned items");
-                    }
-                }
-            }
+        self.budget.set(&self.name, bytes);
+        if let Some(highest) = highest {
+            self.record_prunes(&mut state, pruned, highest + 1, pruned_through);
         }
         drop(state);
 

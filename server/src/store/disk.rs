@@ -17,12 +17,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::budget::{Budget, TempBytes};
 use super::index::Index;
 use super::record::{self, Kind, TRAILER_LEN};
 use super::{StoreError, random_hex};
@@ -113,6 +115,50 @@ pub(crate) fn prepare_root(dir: &Path) -> Result<(PathBuf, File), StoreError> {
     Ok((rooms, lock))
 }
 
+/// Every room below `rooms` with its name and the bytes its item files hold,
+/// read without loading any item. Rooms that never held one (a `room.json` with
+/// `next_seq` 1 and no item files) are removed on the way: a flood of room names
+/// leaves nothing behind after a restart. A room whose `room.json` cannot be read
+/// is left for [`DiskRoom::load`] to judge.
+pub(crate) fn scan_rooms(rooms: &Path) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(rooms) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let Ok(bytes) = fs::read(dir.join(ROOM_FILE)) else {
+            continue;
+        };
+        let Ok(meta) = serde_json::from_slice::<RoomFile>(&bytes) else {
+            continue;
+        };
+        let mut items = 0u64;
+        let mut size = 0u64;
+        if let Ok(files) = fs::read_dir(dir.join(ITEMS)) {
+            for file in files.flatten() {
+                if file
+                    .file_name()
+                    .to_str()
+                    .and_then(parse_item_name)
+                    .is_some()
+                {
+                    items += 1;
+                    size += file.metadata().map_or(0, |m| m.len());
+                }
+            }
+        }
+        if items == 0 && meta.next_seq <= 1 && meta.pruned_through == 0 {
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "removing an empty room");
+            }
+            continue;
+        }
+        found.push((meta.room, size));
+    }
+    found
+}
+
 /// Deletes the leftovers of interrupted writes in one room directory.
 /// Best effort: what cannot be removed now is ignored (never read) and retried next start.
 fn clean_tmp(room_dir: &Path) {
@@ -164,24 +210,30 @@ struct RoomFile {
     pruned_through: u64,
 }
 
-/// A file under `tmp/` that is removed when dropped, unless persisted.
+/// A file under `tmp/` that is removed when dropped, unless persisted. Its bytes
+/// count against the history budget until then (and, persisted, as the item's).
 pub(crate) struct TempFile {
     file: File,
     path: PathBuf,
     /// `false` once renamed away: nothing left to clean up.
     armed: bool,
+    budget: Arc<Budget>,
+    counted: TempBytes,
 }
 
 impl TempFile {
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         self.file
             .write_all(bytes)
-            .context(|| format!("writing {}", self.path.display()))
+            .context(|| format!("writing {}", self.path.display()))?;
+        self.counted.add(&self.budget.temp, bytes.len() as u64);
+        Ok(())
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        self.counted.release(&self.budget.temp);
         if self.armed
             && let Err(e) = fs::remove_file(&self.path)
             && e.kind() != io::ErrorKind::NotFound
@@ -198,6 +250,7 @@ pub(crate) struct DiskRoom {
     items: PathBuf,
     tmp: PathBuf,
     name: String,
+    budget: Arc<Budget>,
 }
 
 /// A room as found (or created) on disk.
@@ -217,6 +270,7 @@ impl DiskRoom {
         rooms: &Path,
         name: &str,
         retention: Retention,
+        budget: Arc<Budget>,
     ) -> Result<Loaded, StoreError> {
         let dir = rooms.join(room_dir_name(name));
         let disk = DiskRoom {
@@ -224,6 +278,7 @@ impl DiskRoom {
             tmp: dir.join(TMP),
             dir,
             name: name.to_owned(),
+            budget,
         };
         let room_file = disk.dir.join(ROOM_FILE);
         let meta = match fs::read(&room_file) {
@@ -388,7 +443,20 @@ impl DiskRoom {
             file,
             path,
             armed: true,
+            budget: Arc::clone(&self.budget),
+            counted: TempBytes::default(),
         })
+    }
+
+    /// Deletes the whole room (one that never held an item). Best effort.
+    pub(crate) fn remove(&self) {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "removing an empty room")
+            }
+        }
     }
 
     fn item_path(&self, seq: u64) -> PathBuf {
