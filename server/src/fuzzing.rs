@@ -3,20 +3,18 @@
 //! sockets), fed a sequence of client messages. Not part of the relay's API.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::{Config, Retention, Storage};
 use crate::connection;
+use crate::metered::MeteredRead;
 use crate::protocol::{RelayHeader, RelayMessage, encode_frame, parse_relay};
 use crate::shared::Shared;
 use crate::socket::FrameWriter;
@@ -73,12 +71,13 @@ pub fn connection(messages: Vec<Bytes>) -> Outcome {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
-        let reader =
-            WebSocketStream::from_raw_socket(ReadOnly(relay_read), Role::Server, Some(ws_config))
-                .await;
+        let metered = MeteredRead::new(relay_read, Vec::new(), shared.budget.clone(), max_message);
+        let meter = metered.meter();
+        let reader = WebSocketStream::from_raw_socket(metered, Role::Server, Some(ws_config)).await;
         let peer = SocketAddr::from(([127, 0, 0, 1], 1));
         let relay = tokio::spawn(connection::run(
             reader,
+            meter,
             FrameWriter::over(relay_write),
             peer,
             shared.clone(),
@@ -147,36 +146,4 @@ pub fn connection(messages: Vec<Bytes>) -> Outcome {
             .expect("the connection task does not panic");
         out
     })
-}
-
-/// The read side as tungstenite needs it: what it would write (pongs, close replies)
-/// is dropped; the relay's own writer sends those.
-struct ReadOnly<R>(R);
-
-impl<R: AsyncRead + Unpin> AsyncRead for ReadOnly<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl<R: Unpin> AsyncWrite for ReadOnly<R> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
 }

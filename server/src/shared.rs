@@ -6,16 +6,19 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, Relief};
 use crate::config::Config;
 use crate::guard::Guard;
 use crate::metrics::{Gauges, Metrics};
-use crate::room::{ConnId, Room, Sid};
+use crate::room::{ConnId, Room, RoomSettings, Sid};
 use crate::store::{Store, StoreError};
 
 pub struct Shared {
     pub config: Config,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// The relay-wide memory budget (`budget.rs`).
+    pub budget: Arc<Budget>,
     /// Per source host limits.
     pub guard: Arc<Guard>,
     /// Cancelled when the relay stops: every connection says `server_shutdown`.
@@ -34,11 +37,13 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, store: Store) -> Self {
+        let budget = Budget::new(config.memory_budget());
         let guard = Guard::new(config.host_limits);
         Self {
             config,
             store,
             metrics: Arc::new(Metrics::default()),
+            budget,
             guard,
             shutdown: CancellationToken::new(),
             rooms: Mutex::new(HashMap::new()),
@@ -67,17 +72,27 @@ impl Shared {
         let store = self.store.room(name)?;
         let mut rooms = self.lock_rooms();
         let room = rooms.entry(name.to_owned()).or_insert_with(|| {
-            let room = Room::new(
+            let room = Arc::new(Room::new(
                 name.to_owned(),
                 store,
-                self.metrics.clone(),
-                self.config.limits(),
-                self.config.replay_latest,
-            );
+                RoomSettings {
+                    metrics: self.metrics.clone(),
+                    budget: self.budget.clone(),
+                    limits: self.config.limits(),
+                    replay_latest: self.config.replay_latest,
+                    window: self.config.room_window_bytes,
+                    outbox_bytes: self.config.outbox_bytes,
+                    linger: self.config.catchup_linger,
+                },
+            ));
+            let as_relief: Arc<dyn Relief> = room.clone();
+            self.budget.add_relief(Arc::downgrade(&as_relief));
+            let cache: Arc<dyn Relief> = room.catchup.clone();
+            self.budget.add_relief(Arc::downgrade(&cache));
             if self.streams_stopped.load(Relaxed) {
                 room.stop_streams();
             }
-            Arc::new(room)
+            room
         });
         Ok(room.clone())
     }
@@ -136,10 +151,22 @@ impl Shared {
             .filter(|room| room.member_count() > 0)
             .count();
         let queued_bytes = rooms.values().map(|room| room.queued_bytes()).sum();
+        let retention_reads = rooms.values().map(|room| room.store.chunk_reads()).sum();
+        let damaged_items = rooms
+            .values()
+            .map(|room| room.catchup.damaged.load(Relaxed))
+            .sum();
         Gauges {
             connections: self.sessions.load(Relaxed),
             rooms: active,
             queued_bytes,
+            memory_budget: self.budget.limit(),
+            memory_used: self.budget.used(),
+            memory_peak: self.budget.peak(),
+            memory_reached: self.budget.times_reached(),
+            memory_forced: self.budget.forced(),
+            retention_reads,
+            damaged_items,
         }
     }
 }
