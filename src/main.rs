@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
             let mut app = SnapwireApp::new(AppOptions::native(paths, launch));
             if !cli.no_discovery {
                 app.start_discovery(snapwire::discovery::mdns());
-                app.advertise = true;
+                app.hosting.advertise = true;
             }
             app.open_files(cli.files, cli.yes);
             Ok(Box::new(app))

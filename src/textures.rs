@@ -1,6 +1,8 @@
 //! Textures of timeline images: decoded off the UI thread to the size they are
 //! shown at, uploaded once, cached by key, and evicted when their row is far
 //! from what is on screen, so memory stays bounded with thousands of images.
+//! The timeline, the gallery and the viewer's fallback share it: same keys,
+//! same sizes, one texture each.
 
 use std::collections::HashMap;
 
@@ -21,6 +23,17 @@ pub enum Slot {
     Failed(String),
 }
 
+/// What a view draws for one texture, copied out of the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Look {
+    /// The texture, and the full image's size (for the aspect ratio).
+    Texture(egui::TextureId, [u32; 2]),
+    Failed(String),
+    Loading,
+    /// No bytes to decode (yet).
+    Missing,
+}
+
 #[derive(Default)]
 pub struct TextureCache {
     slots: HashMap<TexKey, (Slot, usize)>,
@@ -34,20 +47,38 @@ impl TextureCache {
         Some(slot)
     }
 
-    /// Asks for a decode unless one is cached or running. A full job queue
-    /// leaves nothing behind, so the next frame asks again.
-    pub fn request(
+    /// What to draw for `key`: the texture, why it failed, or that it is on
+    /// its way. Asks for a decode of `data` the first time (nothing to decode:
+    /// [`Look::Missing`]). The one get-or-request of every view.
+    pub fn look(
         &mut self,
         key: TexKey,
         row: usize,
-        data: Data,
+        data: Option<Data>,
         max_side: u32,
         media: &MediaWorker,
-    ) {
+    ) -> Look {
+        match self.get(key, row) {
+            Some(Slot::Ready { texture, full }) => return Look::Texture(texture.id(), *full),
+            Some(Slot::Failed(reason)) => return Look::Failed(reason.clone()),
+            Some(Slot::Loading) => return Look::Loading,
+            None => {}
+        }
+        match data {
+            Some(data) => {
+                self.request(key, row, data, max_side, media);
+                Look::Loading
+            }
+            None => Look::Missing,
+        }
+    }
+
+    /// Asks for a decode unless one is cached or running. A full job queue
+    /// leaves nothing behind, so the next frame asks again.
+    fn request(&mut self, key: TexKey, row: usize, data: Data, max_side: u32, media: &MediaWorker) {
         if self.slots.contains_key(&key) {
             return;
         }
-        media.want_decode(key);
         let job = Job::Decode {
             key,
             data,

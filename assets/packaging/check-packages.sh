@@ -138,6 +138,13 @@ grep -q -- '--no-mdns' "$work/help" || fail "snapwire-relay --help lacks --no-md
 /usr/bin/snapwire --version | grep -qF "${version%-*}" || fail "snapwire --version is not $version"
 ok "snapwire-relay --help, snapwire --help and --version ($version)"
 
+# Every SNAPWIRE_* setting the relay reads is in the settings file, commented.
+for var in $(grep -o 'SNAPWIRE_[A-Z_]*' "$work/help" | sort -u); do
+    [ "$var" = SNAPWIRE_DATA_DIR ] && continue  # set by the unit: the state directory
+    grep -q "^#$var=" /etc/default/snapwire-relay || fail "/etc/default/snapwire-relay lacks $var"
+done
+ok "/etc/default/snapwire-relay lists every SNAPWIRE_* setting of --help"
+
 # The relay with the environment the unit gives it: the settings file, then
 # SNAPWIRE_DATA_DIR from Environment= (%S is /var/lib for a system service).
 data_dir=$(sed -n 's/^Environment=SNAPWIRE_DATA_DIR=//p' "$unit" | sed 's|%S|/var/lib|')

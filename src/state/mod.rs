@@ -3,240 +3,28 @@
 //! worker's result) is an [`Event`] given to [`Model::apply`]; there is no I/O
 //! here, so tests drive the model directly with event sequences.
 
-use std::time::Instant;
+mod entry;
+mod event;
+mod presence;
+mod words;
 
 use bytes::Bytes;
-use snapwire_relay::protocol::{CancelReason, ErrorCode, Limits, User, Welcome};
+use snapwire_relay::protocol::{CancelReason, Limits, User, Welcome};
 
-/// Stable key of one timeline entry for the life of the model: textures and
-/// row heights are cached by it. After dedup, one entry holds one `seq`.
-pub type EntryKey = u64;
+pub use entry::{
+    Body, ConnState, Entry, EntryKey, ImageItem, ImageMeta, ImageState, PreparedImage,
+};
+pub use event::Event;
+pub use words::{cancel_words, error_words, now_ms};
 
-/// What we know about an image before its bytes are in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageMeta {
-    pub name: String,
-    pub mime: String,
-    pub size: u64,
-    pub sha256: String,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
+/// Where a completed image's bytes are.
+enum Stored {
+    Memory(Bytes),
+    File(std::path::PathBuf),
 }
 
-/// An image read, checked and hashed on a worker, ready to upload.
-#[derive(Debug, Clone)]
-pub struct PreparedImage {
-    pub meta: ImageMeta,
-    /// A PNG/JPEG of at most 32 KiB and 256 px, when one could be made.
-    pub preview: Option<Bytes>,
-    pub bytes: Bytes,
-}
-
-/// Where one image stands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ImageState {
-    /// Own: being read, sniffed and hashed.
-    Preparing,
-    /// Own: waiting for the connection or for its turn.
-    Queued,
-    /// Own: bytes handed to the connection so far.
-    Uploading { sent: u64 },
-    /// Incoming: bytes received so far.
-    Streaming { received: u64 },
-    /// All bytes here and, for incoming images, the SHA-256 matched.
-    Ready,
-    /// Nothing more will happen; the reason is shown inline.
-    Failed(String),
-    /// Stopped by a person (the sender, or us for our own).
-    Cancelled(String),
-}
-
-impl ImageState {
-    /// True while bytes are still moving (progress is worth showing).
-    pub fn in_flight(&self) -> bool {
-        matches!(
-            self,
-            ImageState::Preparing
-                | ImageState::Queued
-                | ImageState::Uploading { .. }
-                | ImageState::Streaming { .. }
-        )
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ImageItem {
-    /// Unknown only while our own file is still being read.
-    pub meta: Option<ImageMeta>,
-    pub preview: Option<Bytes>,
-    /// The full image once it is `Ready` (or, for our own, once prepared),
-    /// while it is kept in memory.
-    pub bytes: Option<Bytes>,
-    /// Where the full image went when it left memory (see `Model::spilled`).
-    pub spilled: Option<std::path::PathBuf>,
-    pub state: ImageState,
-    /// Said next to our own sent image: "metadata removed", "original"…
-    pub note: Option<String>,
-}
-
-impl ImageItem {
-    /// Display name, also while the metadata is unknown.
-    pub fn name(&self) -> &str {
-        self.meta.as_ref().map_or("image", |m| m.name.as_str())
-    }
-
-    /// Fraction of the bytes moved, for a progress bar.
-    pub fn progress(&self) -> Option<f32> {
-        let size = self.meta.as_ref()?.size.max(1) as f32;
-        match self.state {
-            ImageState::Uploading { sent } => Some(sent as f32 / size),
-            ImageState::Streaming { received } => Some(received as f32 / size),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// A text; `failed` holds the relay's reason when our own could not be sent.
-    Text {
-        text: String,
-        failed: Option<String>,
-    },
-    Image(ImageItem),
-    /// "Ben joined", "Ana left", and errors that concern no item.
-    Notice(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub key: EntryKey,
-    /// Room-wide sequence number, once the item is complete (none for notices).
-    pub seq: Option<u64>,
-    /// Relay time in Unix ms (local clock for our own items until acked).
-    pub ts: u64,
-    /// Author; `None` for notices.
-    pub from: Option<User>,
-    /// Written by this client (same user id), shown on the right.
-    pub own: bool,
-    /// Our own item id, the one the relay dedups by.
-    pub local_id: Option<String>,
-    /// The relay's stream id while an incoming image streams on this connection.
-    pub sid: Option<u64>,
-    pub history: bool,
-    /// Who confirmed they have this (own items only).
-    pub receipts: Vec<User>,
-    pub body: Body,
-}
-
-impl Entry {
-    pub fn image(&self) -> Option<&ImageItem> {
-        match &self.body {
-            Body::Image(image) => Some(image),
-            _ => None,
-        }
-    }
-
-    /// Our own item the relay has not acknowledged yet.
-    pub fn pending(&self) -> bool {
-        self.own && self.local_id.is_some() && self.seq.is_none()
-    }
-}
-
-/// The link to the relay as a person should see it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnState {
-    /// Not started (the connect view is showing).
-    Idle,
-    Connecting {
-        attempt: u32,
-    },
-    Connected,
-    /// Lost; the next attempt is at `retry_at`.
-    Reconnecting {
-        retry_at: Instant,
-        reason: String,
-    },
-    /// Given up: retrying would fail the same way (wrong token, bad name…).
-    Stopped {
-        reason: String,
-    },
-}
-
-/// Everything that changes the model.
-#[derive(Debug, Clone)]
-pub enum Event {
-    Connecting {
-        attempt: u32,
-    },
-    Reconnecting {
-        retry_at: Instant,
-        reason: String,
-    },
-    Stopped {
-        reason: String,
-    },
-    Welcome(Welcome),
-    Joined(User),
-    Left(User),
-    Text {
-        seq: u64,
-        ts: u64,
-        from: User,
-        text: String,
-        history: bool,
-    },
-    ImageBegin {
-        sid: u64,
-        ts: u64,
-        from: User,
-        meta: ImageMeta,
-        preview: Option<Bytes>,
-        history: bool,
-    },
-    ImageProgress {
-        sid: u64,
-        received: u64,
-    },
-    /// `image_end` arrived and we hashed the bytes; `verified` is the SHA-256 check.
-    ImageComplete {
-        sid: u64,
-        seq: u64,
-        ts: u64,
-        bytes: Bytes,
-        verified: bool,
-    },
-    ImageCancel {
-        sid: u64,
-        reason: CancelReason,
-    },
-    Ack {
-        id: String,
-        seq: u64,
-        ts: u64,
-    },
-    Receipt {
-        seq: u64,
-        user: User,
-    },
-    RelayError {
-        code: ErrorCode,
-        message: String,
-        id: Option<String>,
-    },
-    /// Our own image was read and hashed (or could not be).
-    Prepared {
-        id: String,
-        result: Result<PreparedImage, String>,
-    },
-    UploadProgress {
-        id: String,
-        sent: u64,
-    },
-    UploadCancelled {
-        id: String,
-    },
-}
+/// Said on our image when Cancel came after its last byte.
+pub const TOO_LATE: &str = "already sent, too late to cancel";
 
 /// One room as this client knows it.
 #[derive(Debug)]
@@ -255,6 +43,10 @@ pub struct Model {
     /// Counts entries ever appended; the timeline compares it to know what is new.
     pub appended: u64,
     next_key: EntryKey,
+    /// The timeline's last entry, while it is the line joins and leaves update.
+    presence: Option<presence::PresenceLine>,
+    /// Which entry holds each seq.
+    seqs: std::collections::HashMap<u64, EntryKey>,
 }
 
 impl Model {
@@ -271,15 +63,37 @@ impl Model {
             last_error: None,
             appended: 0,
             next_key: 1,
+            presence: None,
+            seqs: std::collections::HashMap::new(),
         }
     }
 
-    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+    /// Entries stay in the order of their keys (appended with growing keys,
+    /// never reordered), so a key is found by binary search.
+    fn index_of_key(&self, key: EntryKey) -> Option<usize> {
+        self.entries.binary_search_by_key(&key, |e| e.key).ok()
     }
 
+    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
+        self.entries.get(self.index_of_key(key)?)
+    }
+
+    fn index_of_seq(&self, seq: u64) -> Option<usize> {
+        let i = self.index_of_key(*self.seqs.get(&seq)?)?;
+        // The map may remember an entry that left: trust only a match.
+        (self.entries[i].seq == Some(seq)).then_some(i)
+    }
+
+    /// The entry holding `seq`, looked up (receipts arrive for every item).
     pub fn by_seq(&self, seq: u64) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.seq == Some(seq))
+        self.entries.get(self.index_of_seq(seq)?)
+    }
+
+    fn set_seq(&mut self, index: usize, seq: u64) {
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.seq = Some(seq);
+            self.seqs.insert(seq, entry.key);
+        }
     }
 
     pub fn by_local_id(&self, id: &str) -> Option<&Entry> {
@@ -388,6 +202,30 @@ impl Model {
         })
     }
 
+    /// The presence line to update: the last entry if it is one, else a new one.
+    fn presence_line(&mut self) -> &mut presence::PresenceLine {
+        let last = self.entries.last().map(|e| e.key);
+        if self.presence.as_ref().map(|p| p.key) != last || last.is_none() {
+            let key = self.add_notice(String::new(), now_ms());
+            self.presence = Some(presence::PresenceLine::new(key));
+        }
+        self.presence
+            .get_or_insert_with(|| presence::PresenceLine::new(0))
+    }
+
+    fn write_presence(&mut self) {
+        let Some(line) = &self.presence else {
+            return;
+        };
+        let text = line.text();
+        if let Some(entry) = self.entries.last_mut()
+            && entry.key == line.key
+        {
+            entry.body = Body::Notice(text);
+            entry.ts = now_ms();
+        }
+    }
+
     fn me_or_placeholder(&self) -> User {
         self.me.clone().unwrap_or_else(|| User {
             id: self.my_id.clone(),
@@ -400,6 +238,9 @@ impl Model {
         self.next_key += 1;
         self.appended += 1;
         let key = entry.key;
+        if let Some(seq) = entry.seq {
+            self.seqs.insert(seq, key);
+        }
         self.entries.push(entry);
         key
     }
@@ -453,16 +294,16 @@ impl Model {
             }
             Event::Welcome(welcome) => self.welcome(welcome),
             Event::Joined(user) => {
-                let text = format!("{} joined", user.name);
+                self.presence_line().joined(&user.name);
                 self.peers.push(user);
-                self.add_notice(text, now_ms());
+                self.write_presence();
             }
             Event::Left(user) => {
                 if let Some(i) = self.peers.iter().position(|p| p.id == user.id) {
                     self.peers.remove(i);
                 }
-                let text = format!("{} left", user.name);
-                self.add_notice(text, now_ms());
+                self.presence_line().left(&user.name);
+                self.write_presence();
             }
             Event::Text {
                 seq,
@@ -531,31 +372,14 @@ impl Model {
                 ts,
                 bytes,
                 verified,
-            } => {
-                let Some(i) = self.index_of_sid(sid) else {
-                    return;
-                };
-                if self.by_seq(seq).is_some() {
-                    // Already here (our own, acked; or a replay of what we had).
-                    self.entries.remove(i);
-                    return;
-                }
-                let entry = &mut self.entries[i];
-                entry.sid = None;
-                entry.seq = Some(seq);
-                entry.ts = ts;
-                if let Some(image) = self.image_mut(i) {
-                    if verified {
-                        image.bytes = Some(bytes);
-                        image.state = ImageState::Ready;
-                    } else {
-                        image.state = ImageState::Failed(
-                            "could not show this image (its SHA-256 does not match: damaged on the way)"
-                                .to_owned(),
-                        );
-                    }
-                }
-            }
+            } => self.complete(sid, seq, ts, Stored::Memory(bytes), verified),
+            Event::ImageStored {
+                sid,
+                seq,
+                ts,
+                path,
+                verified,
+            } => self.complete(sid, seq, ts, Stored::File(path), verified),
             Event::ImageCancel { sid, reason } => {
                 let Some(i) = self.index_of_sid(sid) else {
                     return;
@@ -570,9 +394,19 @@ impl Model {
                     image.state = ImageState::Cancelled(cancel_words(reason).to_owned());
                 }
             }
+            Event::StreamRefused { sid, reason } => {
+                let Some(i) = self.index_of_sid(sid) else {
+                    return;
+                };
+                self.entries[i].sid = None;
+                if let Some(image) = self.image_mut(i) {
+                    image.state = ImageState::Failed(reason);
+                }
+            }
             Event::Ack { id, seq, ts } => self.ack(&id, seq, ts),
             Event::Receipt { seq, user } => {
-                if let Some(entry) = self.entries.iter_mut().find(|e| e.seq == Some(seq))
+                if let Some(i) = self.index_of_seq(seq)
+                    && let Some(entry) = self.entries.get_mut(i)
                     && entry.own
                     && user.id != self.my_id
                     && !entry.receipts.iter().any(|u| u.id == user.id)
@@ -621,6 +455,25 @@ impl Model {
                     image.state = ImageState::Uploading { sent };
                 }
             }
+            Event::SendFailed { id, reason } => match self.index_of_local(&id) {
+                Some(i) if self.entries[i].seq.is_none() => match &mut self.entries[i].body {
+                    Body::Image(image) => image.state = ImageState::Failed(reason),
+                    Body::Text { failed, .. } => *failed = Some(reason),
+                    Body::Notice(_) => {}
+                },
+                _ => self.last_error = Some(reason),
+            },
+            Event::CancelTooLate { id } => {
+                if let Some(i) = self.index_of_local(&id)
+                    && let Some(image) = self.image_mut(i)
+                    && image.state.viewable()
+                {
+                    image.note = Some(match image.note.take() {
+                        Some(note) => format!("{note} · {TOO_LATE}"),
+                        None => TOO_LATE.to_owned(),
+                    });
+                }
+            }
             Event::UploadCancelled { id } => {
                 if let Some(i) = self.index_of_local(&id)
                     && let Some(image) = self.image_mut(i)
@@ -639,6 +492,7 @@ impl Model {
         {
             // New history (relay data wiped) or another room: what we cached is not this room's.
             self.entries.retain(Entry::pending);
+            self.seqs.clear();
         }
         self.my_id = welcome.user.id.clone();
         self.me = Some(welcome.user.clone());
@@ -651,6 +505,36 @@ impl Model {
         self.limits = Some(welcome.limits);
         self.last_error = None;
         self.conn = ConnState::Connected;
+    }
+
+    /// `image_end` arrived and the bytes were checked: in memory, or in a file.
+    fn complete(&mut self, sid: u64, seq: u64, ts: u64, stored: Stored, verified: bool) {
+        let Some(i) = self.index_of_sid(sid) else {
+            return;
+        };
+        if self.by_seq(seq).is_some() {
+            // Already here (our own, acked; or a replay of what we had).
+            self.entries.remove(i);
+            return;
+        }
+        self.set_seq(i, seq);
+        let entry = &mut self.entries[i];
+        entry.sid = None;
+        entry.ts = ts;
+        if let Some(image) = self.image_mut(i) {
+            if verified {
+                match stored {
+                    Stored::Memory(bytes) => image.bytes = Some(bytes),
+                    Stored::File(path) => image.spilled = Some(path),
+                }
+                image.state = ImageState::Ready;
+            } else {
+                image.state = ImageState::Failed(
+                    "could not show this image (its SHA-256 does not match: damaged on the way)"
+                        .to_owned(),
+                );
+            }
+        }
     }
 
     fn ack(&mut self, id: &str, seq: u64, ts: u64) {
@@ -672,8 +556,8 @@ impl Model {
         let Some(i) = self.index_of_local(id) else {
             return;
         };
+        self.set_seq(i, seq);
         let entry = &mut self.entries[i];
-        entry.seq = Some(seq);
         entry.ts = ts;
         if let Body::Image(image) = &mut entry.body {
             image.state = ImageState::Ready;
@@ -684,60 +568,5 @@ impl Model {
     }
 }
 
-/// Unix time in ms from the local clock.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-pub fn cancel_words(reason: CancelReason) -> &'static str {
-    match reason {
-        CancelReason::SenderLeft => "the sender left before it was complete",
-        CancelReason::Cancelled => "the sender cancelled it",
-        CancelReason::BadChunk => "the upload broke off (bad chunk)",
-        CancelReason::BadHash => "the upload was damaged (checksum mismatch)",
-        CancelReason::Storage => "the relay could not store it",
-        CancelReason::ServerShutdown => "the relay shut down",
-        CancelReason::Lagging => "this window fell behind; it will arrive shortly",
-        CancelReason::Other => "the relay stopped it",
-    }
-}
-
-/// The relay's error in words a person understands, keeping the relay's own message.
-pub fn error_words(code: ErrorCode, message: &str) -> String {
-    let lead = match code {
-        ErrorCode::Unauthorized => "Wrong or missing access token",
-        ErrorCode::BadName => "The relay refused this name",
-        ErrorCode::BadRoom => "The relay refused this room name",
-        ErrorCode::BadClient => "The relay refused this client's id",
-        ErrorCode::Version => "This relay speaks another protocol version",
-        ErrorCode::SlowConsumer => "The relay dropped us for reading too slowly",
-        ErrorCode::ServerShutdown => "The relay is shutting down",
-        ErrorCode::TooLarge => "Too large",
-        ErrorCode::BadImage => "Not an image the relay accepts",
-        ErrorCode::RateLimited => "Sending too fast, try again in a moment",
-        ErrorCode::Storage => "The relay could not store it",
-        ErrorCode::BadText => "The relay refused this text",
-        _ => "Relay error",
-    };
-    if message.is_empty() {
-        format!("{lead} ({code})")
-    } else {
-        format!("{lead}: {message}")
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_image_shows_its_name_while_preparing() {
-        let mut m = Model::new("aaaaaaaaaaaa");
-        let key = m.add_own_image("i1", "cat.png", 1);
-        let entry = m.entry(key).expect("entry");
-        assert_eq!(entry.image().expect("image").name(), "cat.png");
-        assert!(entry.pending());
-    }
-}
+mod tests;

@@ -24,6 +24,8 @@ use img_parts::png::Png;
 use img_parts::webp::WebP;
 use snapwire_relay::protocol::ImageFormat;
 
+use super::codec;
+
 /// Longest side of a "Smaller" image.
 pub const SMALLER_SIDE: u32 = 2048;
 /// JPEG quality of a "Smaller" image.
@@ -218,9 +220,9 @@ pub fn inspect(path: &Path) -> Result<Inspected, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read it ({e})"))?;
     let mut reader = image::ImageReader::with_format(
         std::io::BufReader::new(file),
-        crate::media::to_image_format(format),
+        codec::to_image_format(format),
     );
-    reader.limits(crate::media::decode_limits());
+    reader.limits(codec::decode_limits());
     let decoder = reader
         .into_decoder()
         .map_err(|e| format!("could not be read as an image ({e})"))?;
@@ -239,10 +241,9 @@ pub fn inspect(path: &Path) -> Result<Inspected, String> {
 /// a GIF, or re-encoding would not save anything). Orientation is applied to
 /// the pixels, and the new file carries no metadata at all.
 pub fn make_smaller(bytes: &[u8], format: ImageFormat) -> Result<Option<Bytes>, String> {
-    let mut reader =
-        image::ImageReader::with_format(Cursor::new(bytes), crate::media::to_image_format(format));
-    reader.limits(crate::media::decode_limits());
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let mut decoder = codec::reader(bytes, format)
+        .into_decoder()
+        .map_err(|e| e.to_string())?;
     let (width, height) = decoder.dimensions();
     if smaller_keeps_original(format, width, height) {
         return Ok(None);
