@@ -144,6 +144,17 @@ impl SnapwireApp {
         app
     }
 
+    /// First run: fills an empty name with `name` (the system user's, from
+    /// [`crate::identity`]), so "Host a room" works with one click. A name
+    /// typed or remembered stays.
+    pub fn suggest_name(&mut self, name: Option<String>) {
+        if self.form.fields.name.trim().is_empty()
+            && let Some(name) = name
+        {
+            self.form.fields.name = name;
+        }
+    }
+
     /// Lists relays from `source` in the connect view, live, until the app ends.
     pub fn start_discovery(&mut self, source: SourceMaker) {
         self.discovery = Some(Discovery::spawn(source, Arc::clone(&self.repaint)));

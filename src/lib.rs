@@ -16,7 +16,7 @@
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
 //!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
-//!   [`attention`], [`icon`].
+//!   [`attention`], [`icon`], [`identity`].
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
@@ -31,6 +31,7 @@ pub mod export;
 pub mod host;
 pub mod hosting;
 pub mod icon;
+pub mod identity;
 pub mod intent;
 pub mod keep;
 pub mod look;

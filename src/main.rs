@@ -26,7 +26,12 @@ fn main() -> anyhow::Result<()> {
     let paths = Paths::from_env().ok_or_else(|| {
         anyhow::anyhow!("no home directory to keep settings in; set SNAPWIRE_HOME")
     })?;
-    let saved = settings::load(&paths.settings_file);
+    let mut saved = settings::load(&paths.settings_file);
+    let suggested = snapwire::identity::system_user_name();
+    if saved.name.trim().is_empty() {
+        // First run: `--host` alone works too.
+        saved.name = suggested.clone().unwrap_or_default();
+    }
     let launch = match cli.launch(&saved) {
         Ok(launch) => launch,
         Err(e) => {
@@ -57,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         options,
         Box::new(move |_cc| {
             let mut app = SnapwireApp::new(AppOptions::native(paths, launch));
+            app.suggest_name(suggested);
             if !cli.no_discovery {
                 app.start_discovery(snapwire::discovery::mdns());
                 app.hosting.advertise = true;
