@@ -136,6 +136,8 @@ impl SnapwireApp {
             repaint,
             title: String::new(),
         };
+        app.room
+            .keep_outbox(app.paths.outbox_dir.clone(), Arc::clone(&app.repaint));
         match options.launch {
             Launch::ConnectView => {}
             Launch::Connect(target) => app.connect(target),
@@ -226,6 +228,7 @@ impl SnapwireApp {
 
     /// Stops everything; the window is closing.
     pub fn shutdown(&mut self) {
+        self.room.close_outbox();
         self.room.stop();
         self.discovery = None;
         self.hosting.stop();

@@ -5,8 +5,8 @@
 //! - [`app`]: the eframe app: drains the workers, calls the views, dispatches
 //!   what they return ([`intent::Intent`]). The room it shows is a
 //!   [`session::RoomSession`] (model, connection, send backlog, [`spill`]
-//!   policy); [`hosting`] runs a relay here ([`host`]); [`keep`] saves and
-//!   copies ([`export`], [`clipboard`]).
+//!   policy, the persisted [`outbox`]); [`hosting`] runs a relay here
+//!   ([`host`]); [`keep`] saves and copies ([`export`], [`clipboard`]).
 //! - [`ui`]: one file per view; each is a function of what it shows and its
 //!   own state, and returns intents. No view knows the app.
 //! - [`state`]: the pure model, driven by [`state::Event`]s (no I/O).
@@ -37,6 +37,7 @@ pub mod keep;
 pub mod look;
 pub mod media;
 pub mod net;
+pub mod outbox;
 pub mod picker;
 pub mod repaint;
 pub mod session;

@@ -47,6 +47,8 @@ pub struct Paths {
     pub secret_file: PathBuf,
     /// The hosted relay keeps its rooms below this.
     pub relay_dir: PathBuf,
+    /// Items waiting to be sent, kept across runs (see [`crate::outbox`]).
+    pub outbox_dir: PathBuf,
 }
 
 impl Paths {
@@ -56,6 +58,7 @@ impl Paths {
             settings_file: dir.join("settings.json"),
             secret_file: dir.join("client-secret"),
             relay_dir: dir.join("relay"),
+            outbox_dir: dir.join("outbox"),
         }
     }
 
@@ -69,6 +72,7 @@ impl Paths {
             settings_file: dirs.config_dir().join("settings.json"),
             secret_file: dirs.data_dir().join("client-secret"),
             relay_dir: dirs.data_dir().join("relay"),
+            outbox_dir: dirs.data_dir().join("outbox"),
         })
     }
 }
