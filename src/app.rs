@@ -23,6 +23,7 @@ use crate::picker::{self, FilePicker};
 use crate::repaint::Repaint;
 use crate::session::RoomSession;
 use crate::settings::{self, Paths, Target};
+use crate::single_instance::Handoff;
 use crate::state::{ConnState, EntryKey};
 use crate::textures::TextureCache;
 use crate::ui::{self, composer::Composer, connect::ConnectForm, gallery::GalleryState};
@@ -84,6 +85,8 @@ pub struct SnapwireApp {
     connector: Connector,
     picker: Arc<dyn FilePicker>,
     pick: Option<mpsc::Receiver<Option<Vec<PathBuf>>>>,
+    /// Files later launches handed to this window.
+    handoffs: Option<mpsc::Receiver<Handoff>>,
     /// Looking for relays on the LAN (off unless [`SnapwireApp::start_discovery`] was called).
     discovery: Option<Discovery>,
     ctx: Arc<OnceLock<egui::Context>>,
@@ -131,6 +134,7 @@ impl SnapwireApp {
             connector: options.connector,
             picker: options.picker,
             pick: None,
+            handoffs: None,
             discovery: None,
             ctx,
             repaint,
@@ -155,6 +159,12 @@ impl SnapwireApp {
         {
             self.form.fields.name = name;
         }
+    }
+
+    /// Takes the files later launches hand over ("Open with" while this
+    /// window runs): they go where [`SnapwireApp::open_files`] puts them.
+    pub fn accept_handoffs(&mut self, handoffs: mpsc::Receiver<Handoff>) {
+        self.handoffs = Some(handoffs);
     }
 
     /// Lists relays from `source` in the connect view, live, until the app ends.
@@ -400,6 +410,18 @@ impl SnapwireApp {
                     );
                 }
             }
+        }
+
+        let handed: Vec<Handoff> = self
+            .handoffs
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default();
+        for handoff in handed {
+            self.open_files(handoff.files, handoff.yes);
+            // The person just asked for this window.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
         }
 
         let drained = self.room.drain();

@@ -16,7 +16,7 @@
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
 //!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
-//!   [`attention`], [`icon`], [`identity`].
+//!   [`attention`], [`icon`], [`identity`], [`single_instance`].
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
@@ -42,6 +42,7 @@ pub mod picker;
 pub mod repaint;
 pub mod session;
 pub mod settings;
+pub mod single_instance;
 pub mod spill;
 pub mod state;
 pub mod textures;

@@ -361,9 +361,17 @@ impl RoomSession {
     }
 
     /// Files from "Open with Snapwire", kept until the room shows.
+    /// (Added to any still waiting; asked about unless every batch said `yes`.)
     pub fn open_later(&mut self, paths: Vec<PathBuf>, yes: bool) {
-        if !paths.is_empty() {
-            self.pending_open = Some((paths, yes));
+        if paths.is_empty() {
+            return;
+        }
+        match self.pending_open.as_mut() {
+            Some((waiting, all_yes)) => {
+                waiting.extend(paths);
+                *all_yes &= yes;
+            }
+            None => self.pending_open = Some((paths, yes)),
         }
     }
 

@@ -49,6 +49,8 @@ pub struct Paths {
     pub relay_dir: PathBuf,
     /// Items waiting to be sent, kept across runs (see [`crate::outbox`]).
     pub outbox_dir: PathBuf,
+    /// A later launch hands its files to this window through this socket.
+    pub instance_socket: PathBuf,
 }
 
 impl Paths {
@@ -59,6 +61,7 @@ impl Paths {
             secret_file: dir.join("client-secret"),
             relay_dir: dir.join("relay"),
             outbox_dir: dir.join("outbox"),
+            instance_socket: dir.join("snapwire.sock"),
         }
     }
 
@@ -73,6 +76,10 @@ impl Paths {
             secret_file: dirs.data_dir().join("client-secret"),
             relay_dir: dirs.data_dir().join("relay"),
             outbox_dir: dirs.data_dir().join("outbox"),
+            instance_socket: dirs
+                .runtime_dir()
+                .unwrap_or_else(|| dirs.data_dir())
+                .join("snapwire.sock"),
         })
     }
 }
