@@ -385,6 +385,7 @@ impl SnapwireApp {
     /// Drains every worker; runs each frame, also while the window is hidden.
     pub fn logic(&mut self, ctx: &egui::Context) {
         let _ = self.ctx.set(ctx.clone());
+        self.textures.set_time(ctx.input(|i| i.time));
         if let Some(discovery) = &self.discovery {
             discovery.drain(&mut self.found);
         }
@@ -590,6 +591,10 @@ impl SnapwireApp {
             }
         });
         ui::composer::drop_overlay(ui);
+        // An animated GIF on screen shows its next frame on time.
+        if let Some(next) = self.textures.take_wake() {
+            ui.ctx().request_repaint_after(next);
+        }
         self.dispatch_all(intents);
     }
 

@@ -5,7 +5,9 @@
 //! same sizes, one texture each.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use crate::media::animation::{self, Frame};
 use crate::media::{Data, Decoded, Job, MediaWorker, TexKey};
 
 /// Rows this far from the visible ones keep their textures (smooth scrolling back).
@@ -18,6 +20,8 @@ pub enum Slot {
         texture: egui::TextureHandle,
         /// Full image size, for the aspect ratio.
         full: [u32; 2],
+        /// An animated GIF's frames (`texture` is the first).
+        animated: Option<Animated>,
     },
     /// Shown inline as "could not show this image (reason)"; kept, so it is not retried.
     Failed(String),
@@ -34,12 +38,75 @@ pub enum Look {
     Missing,
 }
 
+/// An animation's frames, each uploaded once, and when it started playing.
+pub struct Animated {
+    textures: Vec<egui::TextureHandle>,
+    delays: Vec<Duration>,
+    /// `egui::InputState::time` when it was uploaded.
+    started: f64,
+}
+
+impl Animated {
+    /// Uploads every frame; `None` for fewer than two.
+    pub fn upload(ctx: &egui::Context, name: &str, frames: Vec<Frame>, now: f64) -> Option<Self> {
+        if frames.len() < 2 {
+            return None;
+        }
+        let (textures, delays) = frames
+            .into_iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let texture =
+                    ctx.load_texture(format!("{name}#{n}"), f.image, egui::TextureOptions::LINEAR);
+                (texture, f.delay)
+            })
+            .unzip();
+        Some(Self {
+            textures,
+            delays,
+            started: now,
+        })
+    }
+
+    /// The frame showing at `now`, and how long until the next one.
+    pub fn at(&self, now: f64) -> (&egui::TextureHandle, Duration) {
+        let elapsed = Duration::from_secs_f64((now - self.started).max(0.0));
+        let (n, next) = animation::frame_at(&self.delays, elapsed);
+        (&self.textures[n.min(self.textures.len() - 1)], next)
+    }
+
+    pub fn frames(&self) -> usize {
+        self.textures.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.textures
+            .iter()
+            .map(|t| t.size()[0] * t.size()[1] * 4)
+            .sum()
+    }
+}
+
 #[derive(Default)]
 pub struct TextureCache {
     slots: HashMap<TexKey, (Slot, usize)>,
+    /// This frame's time (`egui::InputState::time`), for animations.
+    now: f64,
+    /// The soonest an animation drawn this frame shows its next frame.
+    wake: Option<Duration>,
 }
 
 impl TextureCache {
+    /// Sets this frame's time; animations show the frame for it.
+    pub fn set_time(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    /// When the next frame of an animation drawn since the last call is due.
+    pub fn take_wake(&mut self) -> Option<Duration> {
+        self.wake.take()
+    }
+
     /// The slot for `key`, noting that row `row` uses it.
     pub fn get(&mut self, key: TexKey, row: usize) -> Option<&Slot> {
         let (slot, last_row) = self.slots.get_mut(&key)?;
@@ -58,8 +125,22 @@ impl TextureCache {
         max_side: u32,
         media: &MediaWorker,
     ) -> Look {
+        let now = self.now;
         match self.get(key, row) {
-            Some(Slot::Ready { texture, full }) => return Look::Texture(texture.id(), *full),
+            Some(Slot::Ready {
+                texture,
+                full,
+                animated,
+            }) => {
+                let full = *full;
+                let Some(animated) = animated else {
+                    return Look::Texture(texture.id(), full);
+                };
+                let (frame, next) = animated.at(now);
+                let id = frame.id();
+                self.wake = Some(self.wake.map_or(next, |w| w.min(next)));
+                return Look::Texture(id, full);
+            }
             Some(Slot::Failed(reason)) => return Look::Failed(reason.clone()),
             Some(Slot::Loading) => return Look::Loading,
             None => {}
@@ -105,6 +186,7 @@ impl TextureCache {
                     egui::TextureOptions::LINEAR,
                 ),
                 full: decoded.full,
+                animated: Animated::upload(ctx, &format!("{key:?}"), decoded.frames, self.now),
             },
             Err(reason) => Slot::Failed(reason),
         };
@@ -146,9 +228,11 @@ impl TextureCache {
         self.slots
             .values()
             .map(|(s, _)| match s {
-                Slot::Ready { texture, .. } => {
+                Slot::Ready {
+                    texture, animated, ..
+                } => {
                     let [w, h] = texture.size();
-                    w * h * 4
+                    w * h * 4 + animated.as_ref().map_or(0, Animated::bytes)
                 }
                 _ => 0,
             })
