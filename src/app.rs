@@ -19,6 +19,7 @@ use crate::intent::Intent;
 use crate::keep::{self, Keeper};
 use crate::media::{self, Done, FullRequest, MediaWorker, SendOptions, Source, TexKey};
 use crate::net::NetHandle;
+use crate::notify::{self, Note, Notifier};
 use crate::picker::{self, FilePicker};
 use crate::repaint::Repaint;
 use crate::session::RoomSession;
@@ -81,6 +82,8 @@ pub struct SnapwireApp {
     pub sheet: Option<SendSheet>,
     /// Images from others that arrived while the window was unfocused.
     pub attention: Attention,
+    /// Shows desktop notifications (silent unless set; tests put a fake here).
+    pub notifier: Arc<dyn Notifier>,
     viewer_generation: u64,
     connector: Connector,
     picker: Arc<dyn FilePicker>,
@@ -130,6 +133,7 @@ impl SnapwireApp {
             hosting: Hosting::default(),
             sheet: None,
             attention: Attention::default(),
+            notifier: Arc::new(notify::Silent),
             viewer_generation: 0,
             connector: options.connector,
             picker: options.picker,
@@ -373,6 +377,10 @@ impl SnapwireApp {
             }
             Intent::DismissNotice => self.keep.notice = None,
             Intent::ShowGallery(on) => self.show_gallery = on,
+            Intent::Notifications(on) => {
+                self.form.fields.notifications = on;
+                self.save_settings();
+            }
         }
     }
 
@@ -426,6 +434,7 @@ impl SnapwireApp {
         }
 
         let drained = self.room.drain();
+        self.notify(ctx, &drained.arrived, &drained.texts);
         for key in drained.arrived {
             self.attention.image_arrived(key);
         }
@@ -459,6 +468,41 @@ impl SnapwireApp {
         // The status line counts down "reconnecting in N s".
         if matches!(self.room.model.conn, ConnState::Reconnecting { .. }) {
             ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        }
+    }
+
+    /// Desktop notes for what others sent, only while the window is in the
+    /// background and the "Notify" switch is on.
+    fn notify(&self, ctx: &egui::Context, images: &[EntryKey], texts: &[EntryKey]) {
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        if focused || !self.form.fields.notifications || (images.is_empty() && texts.is_empty()) {
+            return;
+        }
+        let model = &self.room.model;
+        let mut keys: Vec<EntryKey> = images.iter().chain(texts).copied().collect();
+        keys.sort_unstable();
+        let notes = keys
+            .into_iter()
+            .filter_map(|key| model.entry(key))
+            .filter_map(|entry| {
+                let title = entry.from.as_ref()?.name.clone();
+                match &entry.body {
+                    crate::state::Body::Text { text, .. } => Some(Note {
+                        title,
+                        body: text.chars().take(200).collect(),
+                        image: None,
+                    }),
+                    crate::state::Body::Image(image) => Some(Note {
+                        title,
+                        body: format!("sent a picture: {}", image.name()),
+                        image: image.bytes.clone(),
+                    }),
+                    crate::state::Body::Notice(_) => None,
+                }
+            })
+            .collect();
+        for note in notify::batch(notes) {
+            self.notifier.notify(note);
         }
     }
 
@@ -550,6 +594,7 @@ impl SnapwireApp {
             model: &self.room.model,
             pending: self.room.pending_count(),
             hosting: self.hosting.hosted.as_ref(),
+            notifications: self.form.fields.notifications,
         };
         let mut intents = ui::status::show(ui, &status);
         let images = self.viewable_keys();

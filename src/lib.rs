@@ -16,7 +16,7 @@
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
 //!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
-//!   [`attention`], [`icon`], [`identity`], [`single_instance`].
+//!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`].
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
@@ -37,6 +37,7 @@ pub mod keep;
 pub mod look;
 pub mod media;
 pub mod net;
+pub mod notify;
 pub mod outbox;
 pub mod picker;
 pub mod repaint;

@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
                 app.accept_handoffs(handoffs);
             }
             app.suggest_name(suggested);
+            app.notifier = snapwire::notify::desktop();
             if !cli.no_discovery {
                 app.start_discovery(snapwire::discovery::mdns());
                 app.hosting.advertise = true;

@@ -26,6 +26,8 @@ const DEFAULT_MAX_TEXT_BYTES: u64 = 16 * 1024;
 pub struct Drained {
     /// Images from someone else, live (not history), that are now complete.
     pub arrived: Vec<EntryKey>,
+    /// Texts from someone else, live (not history).
+    pub texts: Vec<EntryKey>,
     /// Entries that left the timeline (their textures go with them).
     pub gone: Vec<EntryKey>,
     /// The per-frame budget ran out: more events wait.
@@ -317,6 +319,15 @@ impl RoomSession {
         if matches!(event, Event::ImageComplete { .. }) {
             self.check_memory = true;
         }
+        let live_text = match &event {
+            Event::Text {
+                seq,
+                from,
+                history: false,
+                ..
+            } if from.id != self.model.my_id => Some(*seq),
+            _ => None,
+        };
         let removes = matches!(
             event,
             Event::Reconnecting { .. }
@@ -341,6 +352,9 @@ impl RoomSession {
         self.model.apply(event);
         if let Some(id) = settles {
             self.settle(&id);
+        }
+        if let Some(entry) = live_text.and_then(|seq| self.model.by_seq(seq)) {
+            drained.texts.push(entry.key);
         }
         if let Some(key) = arriving
             && self

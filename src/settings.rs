@@ -26,6 +26,8 @@ pub struct Settings {
     pub token: String,
     /// Send pictures with their EXIF/XMP (location, camera); off by default.
     pub keep_metadata: bool,
+    /// Desktop notifications while the window is in the background; on by default.
+    pub notifications: bool,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             room: validate::DEFAULT_ROOM.to_owned(),
             token: String::new(),
             keep_metadata: false,
+            notifications: true,
         }
     }
 }
@@ -360,6 +363,7 @@ mod tests {
             room: "r".into(),
             token: "t".into(),
             keep_metadata: true,
+            notifications: false,
         };
         save(&paths.settings_file, &s).expect("save");
         assert_eq!(load(&paths.settings_file), s);
