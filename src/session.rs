@@ -308,7 +308,7 @@ impl RoomSession {
     fn apply(&mut self, event: Event, drained: &mut Drained) {
         // An image from someone else, live (not history): counted while the window is away.
         let arriving = match &event {
-            Event::ImageComplete { sid, .. } => self
+            Event::ImageComplete { sid, .. } | Event::ImageStored { sid, .. } => self
                 .model
                 .entries
                 .iter()
@@ -334,6 +334,7 @@ impl RoomSession {
                 | Event::Stopped { .. }
                 | Event::Welcome(_)
                 | Event::ImageComplete { .. }
+                | Event::ImageStored { .. }
                 | Event::ImageCancel { .. }
                 | Event::Ack { .. }
         );

@@ -304,6 +304,12 @@ async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
         _ => None,
     })
     .await;
+    // What follows counts on Ana knowing her item was stored: its ack must be
+    // in before the relay stops (under load it could still be on its way).
+    wait_for(&mut ana, &mut ana_log, "the first ack", |e| {
+        matches!(e, Event::Ack { id, .. } if id == "before").then_some(())
+    })
+    .await;
 
     relay.shutdown().await.expect("shutdown");
     for (net, log) in [(&mut ana, &mut ana_log), (&mut ben, &mut ben_log)] {
@@ -336,7 +342,7 @@ async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
     welcomed(&mut ben, &mut ben_log).await;
 
     let mut acks = HashMap::new();
-    while acks.len() < 2 {
+    while !(acks.contains_key("queued-text") && acks.contains_key("queued-image")) {
         let (id, seq) = wait_for(
             &mut ana,
             &mut ana_log,
@@ -650,4 +656,56 @@ async fn a_presence_flood_from_the_relay_is_one_timeline_line() {
     assert_eq!(model.entries.len(), 1, "one presence line");
     assert!(model.peers.is_empty());
     assert_eq!(model.appended, 1, "nothing new to announce per join");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_incoming_image_is_written_to_disk_as_it_arrives() {
+    use sha2::{Digest, Sha256};
+    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    let bytes: Vec<u8> = (0..20u32 << 20).map(|n| (n % 251) as u8).collect();
+    let begin = RelayHeader::ImageBegin(RelayImageBegin {
+        sid: 7,
+        ts: 1,
+        from: support::ben(),
+        name: "big.png".into(),
+        mime: "image/png".into(),
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        width: None,
+        height: None,
+        history: false,
+    });
+    relay.send.send(relay_frame(begin, b"")).expect("send");
+    for (n, chunk) in bytes.chunks(1 << 20).enumerate() {
+        let header = RelayHeader::ImageChunk {
+            sid: 7,
+            offset: (n as u64) << 20,
+        };
+        relay.send.send(relay_frame(header, chunk)).expect("send");
+    }
+    let end = RelayHeader::ImageEnd {
+        sid: 7,
+        seq: 1,
+        ts: 2,
+    };
+    relay.send.send(relay_frame(end, b"")).expect("send");
+    let path = wait_for(&mut ana, &mut log, "the stored image", |e| match e {
+        Event::ImageStored {
+            sid: 7,
+            verified,
+            path,
+            ..
+        } => {
+            assert!(verified, "the hash matches");
+            Some(path.clone())
+        }
+        Event::ImageComplete { sid: 7, .. } => panic!("20 MB went through memory"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(std::fs::read(&path).expect("read back"), bytes);
 }

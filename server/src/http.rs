@@ -1,5 +1,6 @@
-//! The HTTP side of the relay's port: `GET /healthz`, `GET /metrics`, and the
-//! WebSocket upgrade at `/ws` (refused with 503 past the connection limit).
+//! The HTTP side of the relay's port: `GET /healthz`, `GET /metrics`, the
+//! WebSocket upgrade at `/ws` (refused with 503 past the connection limit), and
+//! the web client's files at `GET /` (`web.rs`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -101,12 +102,25 @@ fn route(
             "text/plain",
             "use GET\n".into(),
         ),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "not found: try /ws, /healthz or /metrics\n".into(),
-        ),
+        (&Method::GET, path) => match crate::web::response(path, req.headers()) {
+            Some(page) => page,
+            None => not_found(),
+        },
+        _ => not_found(),
     }
+}
+
+fn not_found() -> Response<Body> {
+    let mut response = reply(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "not found: the page is at /, and /ws, /healthz, /metrics\n".into(),
+    );
+    response.headers_mut().insert(
+        hyper::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {

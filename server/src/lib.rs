@@ -4,7 +4,9 @@
 //! - [`protocol`]: frames, typed messages, field rules, error codes (the one codec).
 //! - [`config`]: every setting with its default.
 //! - [`server`]: [`server::start`] on a bound listener; accept loop, graceful stop.
-//! - `http`: `/ws` upgrade, `/healthz`, `/metrics`.
+//! - `http`: `/ws` upgrade, `/healthz`, `/metrics`, and the web client's files.
+//! - [`web`]: the browser client embedded from `web/`, with its security headers.
+//! - [`join_link`]: `http://HOST:PORT/?room=R` links and their QR codes.
 //! - `connection`: one task per client: hello, read loop, writer, timeouts.
 //! - `session`: what a client's messages mean: texts, streamed uploads, receipts.
 //! - `room`: members, live fan-out, who is live and who catches up.
@@ -20,6 +22,7 @@ mod connection;
 pub mod discovery;
 mod feeder;
 mod http;
+pub mod join_link;
 pub mod lan;
 pub mod metrics;
 pub mod outbox;
@@ -30,6 +33,7 @@ mod session;
 mod shared;
 mod socket;
 pub mod store;
+pub mod web;
 
 pub use config::{Config, Retention, Storage};
 pub use server::{RelayHandle, start};

@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Parser;
 use snapwire_relay::config::{Config, Retention, Storage};
 use snapwire_relay::discovery::{Advert, Advertiser};
+use snapwire_relay::join_link::{JoinQr, join_link};
 use snapwire_relay::lan;
+use snapwire_relay::protocol::validate::DEFAULT_ROOM;
 use tracing_subscriber::EnvFilter;
 
 /// A Snapwire relay: everyone connected to the same room sees every picture.
@@ -145,6 +147,7 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
             say!("people on your network can connect to: {}", urls.join("  "));
         }
     }
+    print_join_link(addr);
     let _advertiser = if args.no_mdns {
         None
     } else {
@@ -166,6 +169,29 @@ async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     say!("stopping: telling clients, flushing history");
     relay.shutdown().await
+}
+
+/// Prints the web client's link for the default room, and its QR code for a
+/// phone's camera: LAN addresses when listening on all interfaces, else the
+/// address listened on.
+fn print_join_link(addr: SocketAddr) {
+    let hosts = if addr.ip().is_unspecified() {
+        lan::lan_addresses()
+    } else {
+        vec![addr.ip()]
+    };
+    let links: Vec<String> = hosts
+        .iter()
+        .map(|ip| join_link(SocketAddr::new(*ip, addr.port()), DEFAULT_ROOM))
+        .collect();
+    let Some(first) = links.first() else {
+        return;
+    };
+    say!("phones and browsers: open {} or scan:", links.join("  "));
+    match JoinQr::new(first) {
+        Ok(qr) => say!("{}", qr.to_terminal()),
+        Err(e) => tracing::warn!(error = %e, "no QR code for the join link"),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -17,8 +17,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::Command;
-use super::incoming::{Chunk, Finished, Streams};
+use super::incoming::{Body, Chunk, Finished, Streams};
 use super::outgoing::{OutItem, OutKind, Outgoing};
+use super::words::{close_words, connect_error_words};
 use crate::repaint::Repaint;
 use crate::settings::Target;
 use crate::state::{Event, ImageMeta};
@@ -40,6 +41,8 @@ pub(super) struct Session {
     pub(super) out: Outgoing,
     events: mpsc::Sender<Event>,
     repaint: Repaint,
+    /// Large incoming images are written here as they arrive; removed with the worker.
+    streams_dir: Option<tempfile::TempDir>,
 }
 
 /// Why a connection ended.
@@ -73,7 +76,16 @@ impl Session {
             out: Outgoing::default(),
             events,
             repaint,
+            streams_dir: tempfile::Builder::new()
+                .prefix("snapwire-incoming-")
+                .tempdir()
+                .map_err(|e| tracing::warn!(error = %e, "large images will stay in memory"))
+                .ok(),
         }
+    }
+
+    fn stream_dir(&self) -> Option<std::path::PathBuf> {
+        self.streams_dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
     pub(super) async fn emit(&self, event: Event) -> Result<(), UiGone> {
@@ -230,7 +242,7 @@ async fn connected(
         reason,
         welcomed: true,
     };
-    let mut incoming = Streams::new(limits);
+    let mut incoming = Streams::new(limits, session.stream_dir());
     // A fatal error's words, to show when the close that follows it arrives.
     let mut fatal: Option<(ErrorCode, String)> = None;
     loop {
@@ -259,7 +271,7 @@ async fn connected(
             }
             command = commands.recv() => {
                 let Some(command) = command else { return End::Shutdown };
-                if let Some(end) = take_command(session, command, out).await {
+                if let Some(end) = take_command(session, command).await {
                     return end;
                 }
             }
@@ -271,7 +283,7 @@ async fn connected(
                 // upload between two chunks, whatever the scheduler did.
                 if let Ok(command) = commands.try_recv() {
                     drop(permit);
-                    if let Some(end) = take_command(session, command, out).await {
+                    if let Some(end) = take_command(session, command).await {
                         return end;
                     }
                     continue;
@@ -290,26 +302,12 @@ async fn connected(
 }
 
 /// Takes one of the UI's commands while connected; `Some` ends the connection.
-async fn take_command(
-    session: &mut Session,
-    command: Command,
-    out: &mpsc::Sender<Message>,
-) -> Option<End> {
+async fn take_command(session: &mut Session, command: Command) -> Option<End> {
     if let Command::Cancel { id } = &command
-        && session
-            .out
-            .current
-            .as_ref()
-            .is_some_and(|u| &u.item.id == id)
+        && session.out.cancel_current(id)
     {
-        session.out.current = None;
-        let frame = ClientMessage::new(ClientHeader::Cancel { id: id.clone() }, Bytes::new());
-        if out.send(Message::Binary(frame.encode())).await.is_err() {
-            return Some(End::Lost {
-                reason: "connection lost while cancelling".into(),
-                welcomed: true,
-            });
-        }
+        // Its `cancel` frame goes out first when the writer has room; the
+        // person hears at once, never waiting on a relay that reads slowly.
         if session
             .emit(Event::UploadCancelled { id: id.clone() })
             .await
@@ -469,7 +467,7 @@ async fn handle(
             };
             bump(&mut session.last_seq, seq);
             let Finished {
-                bytes,
+                body,
                 size,
                 sha256,
                 own,
@@ -481,21 +479,52 @@ async fn handle(
             if let Some(begin) = deferred {
                 session.emit(begin).await?;
             }
-            let check = bytes.clone();
             // Hashing 50 MB takes a moment: not on an async worker.
-            let verified =
-                tokio::task::spawn_blocking(move || Finished::verify(&check, size, &sha256))
+            let event = match body {
+                Body::Memory(bytes) => {
+                    let check = bytes.clone();
+                    let verified = tokio::task::spawn_blocking(move || {
+                        Finished::verify(&check, size, &sha256)
+                    })
                     .await
                     .unwrap_or(false);
-            session
-                .emit(Event::ImageComplete {
-                    sid,
-                    seq,
-                    ts,
-                    bytes,
-                    verified,
-                })
-                .await?;
+                    Event::ImageComplete {
+                        sid,
+                        seq,
+                        ts,
+                        bytes,
+                        verified,
+                    }
+                }
+                Body::File(file) => {
+                    let checked = tokio::task::spawn_blocking(move || {
+                        let verified = Finished::verify_file(file.path(), size, &sha256);
+                        // Kept only when it is the image; else removed with the handle.
+                        let path = if verified {
+                            file.into_temp_path().keep().ok()
+                        } else {
+                            None
+                        };
+                        (verified && path.is_some(), path)
+                    })
+                    .await
+                    .unwrap_or((false, None));
+                    let (verified, path) = checked;
+                    Event::ImageStored {
+                        sid,
+                        seq,
+                        ts,
+                        path: path.unwrap_or_default(),
+                        verified,
+                    }
+                }
+            };
+            let verified = matches!(
+                event,
+                Event::ImageComplete { verified: true, .. }
+                    | Event::ImageStored { verified: true, .. }
+            );
+            session.emit(event).await?;
             if verified && !own {
                 receipt(out, seq).await;
             }
@@ -538,30 +567,4 @@ fn bump(last: &mut Option<u64>, seq: u64) {
 async fn receipt(out: &mpsc::Sender<Message>, seq: u64) {
     let frame = ClientMessage::new(ClientHeader::Receipt { seq }, Bytes::new());
     let _ = out.send(Message::Binary(frame.encode())).await;
-}
-
-fn close_words(frame: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
-    match frame {
-        Some(f) if !f.reason.is_empty() => format!("the relay closed the connection: {}", f.reason),
-        Some(f) => format!(
-            "the relay closed the connection (code {})",
-            u16::from(f.code)
-        ),
-        None => "the relay closed the connection".into(),
-    }
-}
-
-fn connect_error_words(url: &str, e: &tokio_tungstenite::tungstenite::Error) -> String {
-    use tokio_tungstenite::tungstenite::Error;
-    match e {
-        Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("nothing is listening at {url} (is the relay running?)")
-        }
-        Error::Io(io) => format!("cannot reach {url}: {io}"),
-        Error::Url(u) => format!("{url} cannot be used: {u}"),
-        Error::Http(response) => {
-            format!("{url} is not a Snapwire relay (HTTP {})", response.status())
-        }
-        other => format!("cannot connect to {url}: {other}"),
-    }
 }

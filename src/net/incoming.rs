@@ -6,6 +6,8 @@
 //! duplicate never flashes while it streams.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -19,11 +21,51 @@ pub const MAX_INCOMING_IMAGE: u64 = 256 * 1024 * 1024;
 /// Announced bytes of all streams open at once: beyond it new streams are refused.
 pub const MAX_INCOMING_TOTAL: u64 = 512 * 1024 * 1024;
 
+/// Images announced larger than this are written to a file as they arrive.
+pub const IN_MEMORY_STREAM: u64 = 16 * 1024 * 1024;
+
+/// Where an incoming image's bytes go.
+enum Buffer {
+    Memory(Vec<u8>),
+    /// Removed when dropped, unless the image completes.
+    File {
+        file: tempfile::NamedTempFile,
+        len: u64,
+    },
+}
+
+impl Buffer {
+    fn len(&self) -> u64 {
+        match self {
+            Buffer::Memory(buf) => buf.len() as u64,
+            Buffer::File { len, .. } => *len,
+        }
+    }
+
+    fn append(&mut self, body: &[u8]) -> std::io::Result<()> {
+        match self {
+            Buffer::Memory(buf) => buf.extend_from_slice(body),
+            Buffer::File { file, len } => {
+                // A chunk is at most the welcome's chunk size: a short write to the page cache.
+                file.write_all(body)?;
+                *len += body.len() as u64;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A finished image's bytes.
+pub(super) enum Body {
+    Memory(Bytes),
+    File(tempfile::NamedTempFile),
+}
+
 /// One incoming image.
 struct Incoming {
     size: u64,
     sha256: String,
-    buf: Vec<u8>,
+    buf: Buffer,
     own: bool,
     /// The `ImageBegin` event of our own image, held until it is complete.
     deferred: Option<Event>,
@@ -43,7 +85,7 @@ pub(super) enum Chunk {
 
 /// A stream whose `image_end` arrived.
 pub(super) struct Finished {
-    pub(super) bytes: Bytes,
+    pub(super) body: Body,
     pub(super) size: u64,
     pub(super) sha256: String,
     pub(super) own: bool,
@@ -56,6 +98,13 @@ impl Finished {
     pub(super) fn verify(bytes: &[u8], size: u64, sha256: &str) -> bool {
         bytes.len() as u64 == size && hex::encode(Sha256::digest(bytes)) == sha256
     }
+
+    /// The same check for an image written to a file, read back in pieces.
+    pub(super) fn verify_file(path: &Path, size: u64, sha256: &str) -> bool {
+        let mut hasher = Sha256::new();
+        let copied = std::fs::File::open(path).and_then(|mut f| std::io::copy(&mut f, &mut hasher));
+        copied.is_ok_and(|n| n == size) && hex::encode(hasher.finalize()) == sha256
+    }
 }
 
 /// The streams of one connection, by stream id, within what the welcome said
@@ -64,15 +113,34 @@ pub(super) struct Streams {
     open: HashMap<u64, Incoming>,
     max_image: u64,
     max_chunk: u64,
+    /// Where large images are written as they arrive (`None`: none could be made).
+    dir: Option<PathBuf>,
 }
 
 impl Streams {
-    pub(super) fn new(limits: &snapwire_relay::protocol::Limits) -> Self {
+    pub(super) fn new(limits: &snapwire_relay::protocol::Limits, dir: Option<PathBuf>) -> Self {
         Self {
             open: HashMap::new(),
             max_image: limits.max_image_bytes.min(MAX_INCOMING_IMAGE),
             max_chunk: limits.max_chunk_bytes,
+            dir,
         }
+    }
+
+    /// A buffer for `size` bytes: a file when large (memory if no file can be made).
+    fn buffer(&self, size: u64) -> Buffer {
+        if size > IN_MEMORY_STREAM
+            && let Some(dir) = &self.dir
+        {
+            match tempfile::Builder::new().suffix(".part").tempfile_in(dir) {
+                Ok(file) => return Buffer::File { file, len: 0 },
+                Err(e) => tracing::warn!(error = %e, "cannot write an incoming image to disk"),
+            }
+        }
+        let cap = usize::try_from(size)
+            .unwrap_or(MAX_PREALLOC)
+            .min(MAX_PREALLOC);
+        Buffer::Memory(Vec::with_capacity(cap))
     }
 
     /// Why a stream of `size` bytes is not taken, in words; `None` when it is.
@@ -101,9 +169,7 @@ impl Streams {
         own: bool,
         event: Event,
     ) -> Option<Event> {
-        let cap = usize::try_from(size)
-            .unwrap_or(MAX_PREALLOC)
-            .min(MAX_PREALLOC);
+        let buf = self.buffer(size);
         let (now, deferred) = if own {
             (None, Some(event))
         } else {
@@ -114,7 +180,7 @@ impl Streams {
             Incoming {
                 size,
                 sha256,
-                buf: Vec::with_capacity(cap),
+                buf,
                 own,
                 deferred,
             },
@@ -126,15 +192,21 @@ impl Streams {
         let Some(image) = self.open.get_mut(&sid) else {
             return Chunk::Unknown;
         };
-        let fits = offset == image.buf.len() as u64
+        let fits = offset == image.buf.len()
             && body.len() as u64 <= self.max_chunk
-            && image.buf.len() as u64 + body.len() as u64 <= image.size;
-        if !fits {
+            && image.buf.len() + body.len() as u64 <= image.size;
+        let written = fits && {
+            let result = image.buf.append(body);
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, sid, "cannot write an incoming image; dropping it");
+            }
+            result.is_ok()
+        };
+        if !written {
             let announced = self.open.remove(&sid).is_some_and(|i| i.deferred.is_none());
             return Chunk::Dropped { announced };
         }
-        image.buf.extend_from_slice(body);
-        let received = image.buf.len() as u64;
+        let received = image.buf.len();
         Chunk::Progress(
             image
                 .deferred
@@ -145,8 +217,12 @@ impl Streams {
 
     pub(super) fn end(&mut self, sid: u64) -> Option<Finished> {
         let image = self.open.remove(&sid)?;
+        let body = match image.buf {
+            Buffer::Memory(buf) => Body::Memory(Bytes::from(buf)),
+            Buffer::File { file, .. } => Body::File(file),
+        };
         Some(Finished {
-            bytes: Bytes::from(image.buf),
+            body,
             size: image.size,
             sha256: image.sha256,
             own: image.own,
@@ -167,12 +243,15 @@ mod tests {
     use snapwire_relay::protocol::{Limits, User};
 
     fn streams() -> Streams {
-        Streams::new(&Limits {
-            max_image_bytes: 1 << 20,
-            max_chunk_bytes: 2,
-            max_text_bytes: 100,
-            max_uploads: 4,
-        })
+        Streams::new(
+            &Limits {
+                max_image_bytes: 1 << 20,
+                max_chunk_bytes: 2,
+                max_text_bytes: 100,
+                max_uploads: 4,
+            },
+            None,
+        )
     }
 
     #[test]
@@ -181,12 +260,15 @@ mod tests {
         assert_eq!(s.refuse(1 << 20), None);
         let words = s.refuse(1 << 50).expect("refused");
         assert!(words.contains("more than the 1.0 MB it allows"), "{words}");
-        let huge = Streams::new(&Limits {
-            max_image_bytes: u64::MAX,
-            max_chunk_bytes: 1 << 20,
-            max_text_bytes: 100,
-            max_uploads: 4,
-        });
+        let huge = Streams::new(
+            &Limits {
+                max_image_bytes: u64::MAX,
+                max_chunk_bytes: 1 << 20,
+                max_text_bytes: 100,
+                max_uploads: 4,
+            },
+            None,
+        );
         assert!(
             huge.refuse(MAX_INCOMING_IMAGE + 1).is_some(),
             "the app's own cap"
@@ -238,8 +320,11 @@ mod tests {
             Chunk::Progress(Some(_))
         ));
         let done = streams.end(1).expect("finished");
-        assert_eq!(&done.bytes[..], bytes);
-        assert!(Finished::verify(&done.bytes, done.size, &done.sha256));
+        let Body::Memory(got) = &done.body else {
+            panic!("small images stay in memory");
+        };
+        assert_eq!(&got[..], bytes);
+        assert!(Finished::verify(got, done.size, &done.sha256));
         assert!(!Finished::verify(b"abce", 4, &sha));
         assert!(streams.end(1).is_none(), "gone once ended");
     }
@@ -258,6 +343,43 @@ mod tests {
             streams.chunk(2, 0, b"xyz"),
             Chunk::Dropped { announced: false }
         ));
+    }
+
+    #[test]
+    fn a_large_image_goes_to_a_file_as_it_arrives_and_is_checked_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut streams = Streams::new(
+            &Limits {
+                max_image_bytes: 1 << 30,
+                max_chunk_bytes: 1 << 20,
+                max_text_bytes: 100,
+                max_uploads: 4,
+            },
+            Some(dir.path().to_path_buf()),
+        );
+        let size = IN_MEMORY_STREAM + 3;
+        let bytes = vec![5u8; size as usize];
+        let sha = hex::encode(Sha256::digest(&bytes));
+        streams.begin(9, size, sha.clone(), false, begin_event(9));
+        for (n, chunk) in bytes.chunks(1 << 20).enumerate() {
+            let offset = (n as u64) << 20;
+            assert!(matches!(
+                streams.chunk(9, offset, chunk),
+                Chunk::Progress(Some(_))
+            ));
+        }
+        let done = streams.end(9).expect("finished");
+        let Body::File(file) = done.body else {
+            panic!("a large image is written to a file");
+        };
+        assert!(Finished::verify_file(file.path(), size, &sha));
+        assert!(!Finished::verify_file(file.path(), size, &"0".repeat(64)));
+        // A stream that never ends leaves no file behind.
+        streams.begin(10, size, sha, false, begin_event(10));
+        streams.chunk(10, 0, &bytes[..10]);
+        assert!(streams.cancel(10));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert_eq!(left.len(), 1, "only the finished one: {left:?}");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 mod connection;
 mod incoming;
 mod outgoing;
+mod words;
 
 use std::time::{Duration, Instant};
 

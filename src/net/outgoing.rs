@@ -40,11 +40,27 @@ pub(super) struct Outgoing {
     /// Sent in full, waiting for the ack.
     unacked: Vec<OutItem>,
     pub(super) current: Option<Upload>,
+    /// Uploads stopped mid-stream whose `cancel` frame is still to be written
+    /// (before anything else: the relay stops forwarding them at once).
+    cancels: VecDeque<String>,
 }
 
 impl Outgoing {
+    /// Stops the upload in progress if it is `id`: no more of its chunks, and
+    /// its `cancel` goes out next. False when `id` is not streaming.
+    pub(super) fn cancel_current(&mut self, id: &str) -> bool {
+        if self.current.as_ref().is_none_or(|u| u.item.id != id) {
+            return false;
+        }
+        self.current = None;
+        self.cancels.push_back(id.to_owned());
+        true
+    }
+
     /// After a disconnect everything not acked goes out again, oldest first.
     pub(super) fn requeue(&mut self) {
+        // A new connection knows nothing of the half upload it would cancel.
+        self.cancels.clear();
         let mut again: VecDeque<OutItem> = self.unacked.drain(..).collect();
         if let Some(upload) = self.current.take() {
             again.push_back(upload.item);
@@ -54,7 +70,7 @@ impl Outgoing {
     }
 
     pub(super) fn has_work(&self) -> bool {
-        self.current.is_some() || !self.queue.is_empty()
+        self.current.is_some() || !self.queue.is_empty() || !self.cancels.is_empty()
     }
 
     pub(super) fn remove_queued(&mut self, id: &str) -> bool {
@@ -74,6 +90,10 @@ impl Outgoing {
 
     /// The next frame to write, with the progress event it makes, if any.
     pub(super) fn next_frame(&mut self, limits: &Limits) -> Option<(Bytes, Option<Event>)> {
+        if let Some(id) = self.cancels.pop_front() {
+            let frame = ClientMessage::new(ClientHeader::Cancel { id }, Bytes::new()).encode();
+            return Some((frame, None));
+        }
         if self.current.is_none() {
             // Texts jump ahead of queued images: they are small and people wait for them.
             let pos = self
@@ -229,7 +249,23 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn requeue_keeps_order_and_restarts_the_current_upload() {
+    fn a_cancelled_upload_sends_its_cancel_next_and_no_more_chunks() {
+        let mut out = Outgoing::default();
+        out.queue.push_back(image("i1", 250));
+        out.next_frame(&limits()); // begin
+        out.next_frame(&limits()); // first chunk
+        assert!(out.cancel_current("i1"));
+        assert!(!out.cancel_current("i1"), "once");
+        let mut frames = Vec::new();
+        while let Some((frame, _)) = out.next_frame(&limits()) {
+            frames.push(frame);
+        }
+        assert_eq!(kinds(&frames), ["cancel"]);
+        assert!(!out.has_work());
+    }
+
+    #[test]
+    fn requeue_keeps_order_and_restarts_the_current_upload() {
         let mut out = Outgoing::default();
         out.queue.push_back(image("a", 10));
         out.queue.push_back(image("b", 10));

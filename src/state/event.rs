@@ -51,6 +51,15 @@ pub enum Event {
         bytes: Bytes,
         verified: bool,
     },
+    /// Like `ImageComplete` for a large image the worker wrote to a file as
+    /// it arrived (never held in memory whole).
+    ImageStored {
+        sid: u64,
+        seq: u64,
+        ts: u64,
+        path: std::path::PathBuf,
+        verified: bool,
+    },
     ImageCancel {
         sid: u64,
         reason: CancelReason,

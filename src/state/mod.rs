@@ -17,6 +17,12 @@ pub use entry::{
 pub use event::Event;
 pub use words::{cancel_words, error_words, now_ms};
 
+/// Where a completed image's bytes are.
+enum Stored {
+    Memory(Bytes),
+    File(std::path::PathBuf),
+}
+
 /// Said on our image when Cancel came after its last byte.
 pub const TOO_LATE: &str = "already sent, too late to cancel";
 
@@ -39,6 +45,8 @@ pub struct Model {
     next_key: EntryKey,
     /// The timeline's last entry, while it is the line joins and leaves update.
     presence: Option<presence::PresenceLine>,
+    /// Which entry holds each seq.
+    seqs: std::collections::HashMap<u64, EntryKey>,
 }
 
 impl Model {
@@ -56,15 +64,36 @@ impl Model {
             appended: 0,
             next_key: 1,
             presence: None,
+            seqs: std::collections::HashMap::new(),
         }
     }
 
-    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+    /// Entries stay in the order of their keys (appended with growing keys,
+    /// never reordered), so a key is found by binary search.
+    fn index_of_key(&self, key: EntryKey) -> Option<usize> {
+        self.entries.binary_search_by_key(&key, |e| e.key).ok()
     }
 
+    pub fn entry(&self, key: EntryKey) -> Option<&Entry> {
+        self.entries.get(self.index_of_key(key)?)
+    }
+
+    fn index_of_seq(&self, seq: u64) -> Option<usize> {
+        let i = self.index_of_key(*self.seqs.get(&seq)?)?;
+        // The map may remember an entry that left: trust only a match.
+        (self.entries[i].seq == Some(seq)).then_some(i)
+    }
+
+    /// The entry holding `seq`, looked up (receipts arrive for every item).
     pub fn by_seq(&self, seq: u64) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.seq == Some(seq))
+        self.entries.get(self.index_of_seq(seq)?)
+    }
+
+    fn set_seq(&mut self, index: usize, seq: u64) {
+        if let Some(entry) = self.entries.get_mut(index) {
+            entry.seq = Some(seq);
+            self.seqs.insert(seq, entry.key);
+        }
     }
 
     pub fn by_local_id(&self, id: &str) -> Option<&Entry> {
@@ -209,6 +238,9 @@ impl Model {
         self.next_key += 1;
         self.appended += 1;
         let key = entry.key;
+        if let Some(seq) = entry.seq {
+            self.seqs.insert(seq, key);
+        }
         self.entries.push(entry);
         key
     }
@@ -340,31 +372,14 @@ impl Model {
                 ts,
                 bytes,
                 verified,
-            } => {
-                let Some(i) = self.index_of_sid(sid) else {
-                    return;
-                };
-                if self.by_seq(seq).is_some() {
-                    // Already here (our own, acked; or a replay of what we had).
-                    self.entries.remove(i);
-                    return;
-                }
-                let entry = &mut self.entries[i];
-                entry.sid = None;
-                entry.seq = Some(seq);
-                entry.ts = ts;
-                if let Some(image) = self.image_mut(i) {
-                    if verified {
-                        image.bytes = Some(bytes);
-                        image.state = ImageState::Ready;
-                    } else {
-                        image.state = ImageState::Failed(
-                            "could not show this image (its SHA-256 does not match: damaged on the way)"
-                                .to_owned(),
-                        );
-                    }
-                }
-            }
+            } => self.complete(sid, seq, ts, Stored::Memory(bytes), verified),
+            Event::ImageStored {
+                sid,
+                seq,
+                ts,
+                path,
+                verified,
+            } => self.complete(sid, seq, ts, Stored::File(path), verified),
             Event::ImageCancel { sid, reason } => {
                 let Some(i) = self.index_of_sid(sid) else {
                     return;
@@ -390,7 +405,8 @@ impl Model {
             }
             Event::Ack { id, seq, ts } => self.ack(&id, seq, ts),
             Event::Receipt { seq, user } => {
-                if let Some(entry) = self.entries.iter_mut().find(|e| e.seq == Some(seq))
+                if let Some(i) = self.index_of_seq(seq)
+                    && let Some(entry) = self.entries.get_mut(i)
                     && entry.own
                     && user.id != self.my_id
                     && !entry.receipts.iter().any(|u| u.id == user.id)
@@ -476,6 +492,7 @@ impl Model {
         {
             // New history (relay data wiped) or another room: what we cached is not this room's.
             self.entries.retain(Entry::pending);
+            self.seqs.clear();
         }
         self.my_id = welcome.user.id.clone();
         self.me = Some(welcome.user.clone());
@@ -488,6 +505,36 @@ impl Model {
         self.limits = Some(welcome.limits);
         self.last_error = None;
         self.conn = ConnState::Connected;
+    }
+
+    /// `image_end` arrived and the bytes were checked: in memory, or in a file.
+    fn complete(&mut self, sid: u64, seq: u64, ts: u64, stored: Stored, verified: bool) {
+        let Some(i) = self.index_of_sid(sid) else {
+            return;
+        };
+        if self.by_seq(seq).is_some() {
+            // Already here (our own, acked; or a replay of what we had).
+            self.entries.remove(i);
+            return;
+        }
+        self.set_seq(i, seq);
+        let entry = &mut self.entries[i];
+        entry.sid = None;
+        entry.ts = ts;
+        if let Some(image) = self.image_mut(i) {
+            if verified {
+                match stored {
+                    Stored::Memory(bytes) => image.bytes = Some(bytes),
+                    Stored::File(path) => image.spilled = Some(path),
+                }
+                image.state = ImageState::Ready;
+            } else {
+                image.state = ImageState::Failed(
+                    "could not show this image (its SHA-256 does not match: damaged on the way)"
+                        .to_owned(),
+                );
+            }
+        }
     }
 
     fn ack(&mut self, id: &str, seq: u64, ts: u64) {
@@ -509,8 +556,8 @@ impl Model {
         let Some(i) = self.index_of_local(id) else {
             return;
         };
+        self.set_seq(i, seq);
         let entry = &mut self.entries[i];
-        entry.seq = Some(seq);
         entry.ts = ts;
         if let Body::Image(image) = &mut entry.body {
             image.state = ImageState::Ready;
@@ -522,28 +569,4 @@ impl Model {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_image_shows_its_name_while_preparing() {
-        let mut m = Model::new("aaaaaaaaaaaa");
-        let key = m.add_own_image("i1", "cat.png", 1);
-        let entry = m.entry(key).expect("entry");
-        assert_eq!(entry.image().expect("image").name(), "cat.png");
-        assert!(entry.pending());
-    }
-
-    #[test]
-    fn a_cancel_too_late_is_said_on_the_image() {
-        let mut m = Model::new("aaaaaaaaaaaa");
-        let key = m.add_own_image("i1", "cat.png", 1);
-        m.set_note("i1", "metadata removed");
-        m.apply(Event::CancelTooLate { id: "i1".into() });
-        let image = m.entry(key).and_then(Entry::image).expect("image");
-        assert_eq!(
-            image.note.as_deref(),
-            Some("metadata removed · already sent, too late to cancel")
-        );
-    }
-}
+mod tests;
