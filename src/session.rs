@@ -90,7 +90,10 @@ impl RoomSession {
     pub fn stop(&mut self) {
         self.net = None;
         self.target = None;
-        self.outbox = None;
+        // Written out before a new session of the same room reads the directory.
+        if let Some(outbox) = self.outbox.take() {
+            outbox.close(std::time::Duration::from_secs(2));
+        }
     }
 
     /// The app is closing: what waits is written out before it goes.

@@ -12,6 +12,9 @@ use crate::media::{Data, Decoded, Job, MediaWorker, TexKey};
 
 /// Rows this far from the visible ones keep their textures (smooth scrolling back).
 pub const KEEP_ROWS: usize = 40;
+/// Bytes of animation frames the cache keeps in all; an animation arriving
+/// beyond it shows as a still (its first frame) until others are evicted.
+pub const ANIMATION_BUDGET: usize = 256 * 1024 * 1024;
 
 pub enum Slot {
     /// A decode job is queued or running.
@@ -87,16 +90,36 @@ impl Animated {
     }
 }
 
-#[derive(Default)]
 pub struct TextureCache {
     slots: HashMap<TexKey, (Slot, usize)>,
+    /// [`ANIMATION_BUDGET`] (smaller in tests).
+    animation_budget: usize,
     /// This frame's time (`egui::InputState::time`), for animations.
     now: f64,
     /// The soonest an animation drawn this frame shows its next frame.
     wake: Option<Duration>,
 }
 
+impl Default for TextureCache {
+    fn default() -> Self {
+        Self {
+            slots: HashMap::new(),
+            animation_budget: ANIMATION_BUDGET,
+            now: 0.0,
+            wake: None,
+        }
+    }
+}
+
 impl TextureCache {
+    /// A cache whose animations may take `bytes` in all.
+    pub fn with_animation_budget(bytes: usize) -> Self {
+        Self {
+            animation_budget: bytes,
+            ..Self::default()
+        }
+    }
+
     /// Sets this frame's time; animations show the frame for it.
     pub fn set_time(&mut self, now: f64) {
         self.now = now;
@@ -178,16 +201,31 @@ impl TextureCache {
         if !matches!(slot, Slot::Loading) {
             return;
         }
+        let animation_room = self.animation_budget.saturating_sub(self.animated_bytes());
+        let Some((slot, _)) = self.slots.get_mut(&key) else {
+            return;
+        };
         *slot = match result {
-            Ok(decoded) => Slot::Ready {
-                texture: ctx.load_texture(
-                    format!("{key:?}"),
-                    decoded.image,
-                    egui::TextureOptions::LINEAR,
-                ),
-                full: decoded.full,
-                animated: Animated::upload(ctx, &format!("{key:?}"), decoded.frames, self.now),
-            },
+            Ok(mut decoded) => {
+                let wanted: usize = decoded
+                    .frames
+                    .iter()
+                    .map(|f| f.image.size[0] * f.image.size[1] * 4)
+                    .sum();
+                if wanted > animation_room {
+                    tracing::debug!(?key, wanted, "animation over the budget; shown still");
+                    decoded.frames.clear();
+                }
+                Slot::Ready {
+                    texture: ctx.load_texture(
+                        format!("{key:?}"),
+                        decoded.image,
+                        egui::TextureOptions::LINEAR,
+                    ),
+                    full: decoded.full,
+                    animated: Animated::upload(ctx, &format!("{key:?}"), decoded.frames, self.now),
+                }
+            }
             Err(reason) => Slot::Failed(reason),
         };
         if let TexKey::Full(entry) = key {
@@ -215,6 +253,18 @@ impl TextureCache {
         self.slots.remove(&key);
     }
 
+    fn animated_bytes(&self) -> usize {
+        self.slots
+            .values()
+            .map(|(s, _)| match s {
+                Slot::Ready {
+                    animated: Some(a), ..
+                } => a.bytes(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Textures currently uploaded.
     pub fn uploaded(&self) -> usize {
         self.slots
@@ -237,5 +287,48 @@ impl TextureCache {
                 _ => 0,
             })
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::media::animation::Frame;
+
+    fn animation(frames: usize) -> Decoded {
+        let image = egui::ColorImage::filled([10, 10], egui::Color32::RED);
+        Decoded {
+            image: image.clone(),
+            full: [10, 10],
+            frames: (0..frames)
+                .map(|_| Frame {
+                    image: image.clone(),
+                    delay: Duration::from_millis(50),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn animations_beyond_the_budget_show_still() {
+        let ctx = egui::Context::default();
+        // Room for 5 frames of 10×10.
+        let mut cache = TextureCache::with_animation_budget(5 * 400);
+        for entry in [1, 2] {
+            cache.slots.insert(TexKey::Full(entry), (Slot::Loading, 0));
+            cache.finish(&ctx, TexKey::Full(entry), Ok(animation(3)));
+        }
+        let frames = |cache: &TextureCache, entry| match cache.slots.get(&TexKey::Full(entry)) {
+            Some((Slot::Ready { animated, .. }, _)) => animated.as_ref().map(Animated::frames),
+            _ => panic!("not ready"),
+        };
+        assert_eq!(frames(&cache, 1), Some(3));
+        assert_eq!(frames(&cache, 2), None, "over the budget: a still");
+        cache.forget(TexKey::Full(1));
+        cache.slots.insert(TexKey::Full(3), (Slot::Loading, 0));
+        cache.finish(&ctx, TexKey::Full(3), Ok(animation(3)));
+        assert_eq!(frames(&cache, 3), Some(3), "room again once one left");
     }
 }
