@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::guard::{HostLimits, Rate};
 use crate::protocol::Limits;
 
 /// Where retained items live.
@@ -48,6 +49,17 @@ pub struct Config {
     pub max_uploads: usize,
     /// Bound of each connection's outbound queue, in bytes (default 32 MiB).
     pub outbox_bytes: usize,
+    /// The relay-wide memory budget for everything held for connections together:
+    /// queued messages, catch-up reads, partly received messages (default 64 MiB,
+    /// `--max-memory-mb`; see [`Config::memory_budget`] for its floor).
+    pub max_memory_bytes: usize,
+    /// The room window: a live image is forwarded only while the least-loaded live
+    /// receiver has less than this queued, and a catching-up connection is fed while
+    /// its queue holds less (default 4 MiB). See PROTOCOL.md, "Flow control".
+    pub room_window_bytes: usize,
+    /// How long a chunk read from retention is kept after its last use, so receivers
+    /// catching up moments apart share one read (default 2 s).
+    pub catchup_linger: Duration,
     /// Connections past which new ones are refused with HTTP 503 (default 4096).
     pub max_connections: usize,
     /// Time allowed between the upgrade and `hello` (default 10 s).
@@ -65,6 +77,22 @@ pub struct Config {
     pub max_items_per_sec: u32,
     /// The instance name advertised on the LAN (default: the host name).
     pub name: String,
+    /// What one source host may hold and how fast it may come back (docs/SECURITY.md).
+    pub host_limits: HostLimits,
+    /// Browser origins allowed besides the relay's own (`--allow-origin`); `*` allows all.
+    pub allowed_origins: Vec<String>,
+    /// Bearer token `/metrics` requires when set (`--metrics-token`); `/healthz` stays open.
+    pub metrics_token: Option<String>,
+    /// An upload that receives no chunk for this long is cancelled (default 60 s).
+    pub upload_timeout: Duration,
+    /// Receipts one connection may send (default 100/s, bursts of 1,000: a replay of
+    /// a whole room's history is answered with a receipt per item); the rest are dropped.
+    pub receipts: Rate,
+    /// Bytes of history all rooms together keep, uploads in progress included
+    /// (`--max-disk-mb`, default 8 GiB); past it the oldest items of the largest rooms go first.
+    pub max_history_bytes: u64,
+    /// Rooms that may exist at once, on disk or in memory (default 1,000).
+    pub max_rooms: usize,
 }
 
 impl Default for Config {
@@ -78,6 +106,9 @@ impl Default for Config {
             max_text_bytes: 16 * 1024,
             max_uploads: 4,
             outbox_bytes: 32 * 1024 * 1024,
+            max_memory_bytes: 64 * 1024 * 1024,
+            room_window_bytes: 4 * 1024 * 1024,
+            catchup_linger: Duration::from_secs(2),
             max_connections: 4096,
             hello_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
@@ -86,6 +117,16 @@ impl Default for Config {
             replay_latest: 50,
             max_items_per_sec: 200,
             name: "snapwire".to_owned(),
+            host_limits: HostLimits::default(),
+            allowed_origins: Vec::new(),
+            metrics_token: None,
+            upload_timeout: Duration::from_secs(60),
+            receipts: Rate {
+                per_sec: 100.0,
+                burst: 1000.0,
+            },
+            max_history_bytes: 8 * 1024 * 1024 * 1024,
+            max_rooms: 1000,
         }
     }
 }
@@ -99,6 +140,12 @@ impl Config {
             max_text_bytes: self.max_text_bytes as u64,
             max_uploads: self.max_uploads as u64,
         }
+    }
+
+    /// The memory budget in force: `max_memory_bytes`, but at least 6 of the largest
+    /// messages, so that one upload and its relayed copy always fit beside the reserve.
+    pub fn memory_budget(&self) -> usize {
+        self.max_memory_bytes.max(6 * self.max_message_bytes())
     }
 
     /// The largest WebSocket message accepted: the contract's `4 + 16384 + max_chunk_bytes`.

@@ -17,6 +17,8 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
+use crate::budget::charge;
+use crate::metered::ReadMeter;
 use crate::outbox::{Batch, Closing, Outbox};
 use crate::protocol::{ErrorCode, Hello, ProtocolError, decode_frame, validate};
 use crate::room::error_frame;
@@ -29,10 +31,12 @@ const WRITE_BATCH_BYTES: usize = 512 * 1024;
 /// Time allowed for the last words (an error and a close frame) to a closing peer.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs one client connection to its end: `ws` reads what the client sends,
-/// `sink` writes what the relay sends (see `socket.rs`).
+/// Runs one client connection to its end: `ws` reads what the client sends (its
+/// bytes metered by `meter`, see `metered.rs`), `sink` writes what the relay sends
+/// (see `socket.rs`).
 pub async fn run<S, W>(
     mut stream: WebSocketStream<S>,
+    meter: Arc<ReadMeter>,
     sink: FrameWriter<W>,
     peer: SocketAddr,
     shared: Arc<Shared>,
@@ -50,20 +54,18 @@ pub async fn run<S, W>(
             write_loop(sink, outbox.clone(), shared.clone(), writer_done.clone()).in_current_span(),
         );
 
-        let reason = match read_hello(&mut stream, &outbox, &shared).await {
+        let reason = match read_hello(&mut stream, &meter, &outbox, &shared, peer).await {
             Ok((hello, since_error)) => {
-                let mut session =
-                    match Box::pin(Session::start(conn, hello, outbox.clone(), shared.clone()))
-                        .await
-                    {
-                        Ok(session) => session,
-                        Err(err) => {
-                            fatal(&outbox, &shared, &err);
-                            finish(writer, &outbox).await;
-                            info!(reason = %err.code, "refused");
-                            return;
-                        }
-                    };
+                let start = Session::start(conn, peer, hello, outbox.clone(), shared.clone());
+                let mut session = match Box::pin(start).await {
+                    Ok(session) => session,
+                    Err(err) => {
+                        fatal(&outbox, &shared, &err);
+                        finish(writer, &outbox).await;
+                        info!(reason = %err.code, "refused");
+                        return;
+                    }
+                };
                 tracing::Span::current().record("room", session.room_name());
                 tracing::Span::current().record("user", session.user_name());
                 if let Some(err) = since_error {
@@ -72,8 +74,15 @@ pub async fn run<S, W>(
                 }
                 info!("joined");
                 shared.session_started();
-                let reason =
-                    read_loop(&mut stream, &mut session, &outbox, &shared, &writer_done).await;
+                let reason = read_loop(
+                    &mut stream,
+                    &meter,
+                    &mut session,
+                    &outbox,
+                    &shared,
+                    &writer_done,
+                )
+                .await;
                 session.end(reason == EndReason::Shutdown).await;
                 shared.session_ended();
                 reason
@@ -126,9 +135,13 @@ impl std::fmt::Display for EndReason {
 /// Queues a fatal error and the close that follows it.
 fn fatal(outbox: &Outbox, shared: &Shared, err: &ProtocolError) {
     shared.metrics.error(err.code);
-    // Only the relay's own failure (a room whose history cannot be loaded at
-    // `hello`) ends a connection with a code the table calls non-fatal: 1011.
-    let code = err.code.close_code().unwrap_or(1011);
+    // Only a host throttled at `hello` (1008, policy) and the relay's own failure
+    // (a room whose history cannot be loaded at `hello`: 1011) end a connection
+    // with a code the table calls non-fatal.
+    let code = err.code.close_code().unwrap_or(match err.code {
+        ErrorCode::RateLimited => 1008,
+        _ => 1011,
+    });
     outbox.close_with(
         Some(error_frame(err)),
         Closing {
@@ -163,12 +176,32 @@ async fn finish(writer: tokio::task::JoinHandle<()>, outbox: &Outbox) {
 
 type Reader<S> = WebSocketStream<S>;
 
+/// The next message, carrying the budget charge of its bytes until it is dropped.
+async fn next_message<S>(
+    stream: &mut Reader<S>,
+    meter: &ReadMeter,
+) -> Option<Result<Message, WsError>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let next = stream.next().await;
+    if let Some(Ok(message)) = &next {
+        let unit = meter.take_unit();
+        if let Message::Binary(bytes) = message {
+            return Some(Ok(Message::Binary(charge(bytes.clone(), unit))));
+        }
+    }
+    next
+}
+
 /// Waits for `hello` and checks it in the contract's order (framing, type, fields, token).
 /// Returns the hello and, when its `since` was mistyped, the non-fatal error to send after `welcome`.
 async fn read_hello<S>(
     stream: &mut Reader<S>,
+    meter: &ReadMeter,
     outbox: &Outbox,
     shared: &Shared,
+    peer: SocketAddr,
 ) -> Result<(Hello, Option<ProtocolError>), ProtocolError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -176,7 +209,7 @@ where
     let deadline = Instant::now() + shared.config.hello_timeout;
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout_at(deadline, stream.next()) => next,
+            next = tokio::time::timeout_at(deadline, next_message(stream, meter)) => next,
             () = shared.shutdown.cancelled() => {
                 return Err(ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping"));
             }
@@ -224,8 +257,16 @@ where
         }
         let hello = Hello::from_header(&frame.header)?;
         if let Some(expected) = &shared.config.token {
+            // A host that has failed too often lately gets no further guesses.
+            if !shared.guard.may_try_token(peer.ip()) {
+                return Err(ProtocolError::new(
+                    ErrorCode::RateLimited,
+                    "too many wrong tokens from this host; retry in a minute",
+                ));
+            }
             let given = hello.token.as_deref().unwrap_or_default();
             if !validate::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+                shared.guard.bad_token(peer.ip());
                 return Err(ProtocolError::new(
                     ErrorCode::Unauthorized,
                     "wrong or missing token",
@@ -238,6 +279,7 @@ where
 
 async fn read_loop<S>(
     stream: &mut Reader<S>,
+    meter: &ReadMeter,
     session: &mut Session,
     outbox: &Outbox,
     shared: &Shared,
@@ -247,13 +289,23 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let idle = shared.config.idle_timeout;
+    let mut idle_since = Instant::now();
     loop {
+        // Uploads that stop making progress are cancelled even while nothing arrives.
+        let stalled_upload = session.upload_deadline();
         let next = tokio::select! {
-            next = timeout(idle, stream.next()) => next,
+            next = tokio::time::timeout_at(idle_since + idle, next_message(stream, meter)) => next,
+            () = sleep_until(stalled_upload) => {
+                session.expire_uploads();
+                continue;
+            }
             () = shared.shutdown.cancelled() => return EndReason::Shutdown,
             () = writer_done.cancelled() => return EndReason::WriterStopped,
         };
+        idle_since = Instant::now();
         let bytes = match next {
+            // Not idle: the relay stopped reading it, for want of memory budget.
+            Err(_) if meter.is_waiting() => continue,
             Err(_) => {
                 outbox.close_with(
                     None,
@@ -314,6 +366,14 @@ where
                 return EndReason::Bug;
             }
         }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP side of the relay's port: `GET /healthz`, `GET /metrics`, the
-//! WebSocket upgrade at `/ws` (refused with 503 past the connection limit), and
-//! the web client's files at `GET /` (`web.rs`).
+//! WebSocket upgrade at `/ws` (refused with 503 past the connection limit, 403 for a
+//! browser page of another origin), and the web client's files at `GET /` (`web.rs`);
+//! `/metrics` may need a bearer token (`access.rs`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -10,8 +11,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
-    SEC_WEBSOCKET_VERSION, UPGRADE,
+    AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -25,9 +26,12 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::task::TaskTracker;
 use tracing::debug;
 
+use crate::access;
 use crate::connection;
+use crate::guard::HostPermit;
+use crate::metered::MeteredRead;
 use crate::shared::Shared;
-use crate::socket::{FrameWriter, ReadOnly};
+use crate::socket::FrameWriter;
 
 /// tungstenite's read buffer per connection (its default is 128 KiB).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
@@ -41,6 +45,7 @@ const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub async fn serve(
     tcp: TcpStream,
     peer: SocketAddr,
+    host: HostPermit,
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
@@ -48,7 +53,14 @@ pub async fn serve(
     let service = {
         let shared = shared.clone();
         service_fn(move |req| {
-            let reply = route(req, peer, shared.clone(), permits.clone(), tracker.clone());
+            let reply = route(
+                req,
+                peer,
+                host.clone(),
+                shared.clone(),
+                permits.clone(),
+                tracker.clone(),
+            );
             async move { Ok::<_, Infallible>(reply) }
         })
     };
@@ -76,12 +88,13 @@ pub async fn serve(
 fn route(
     req: Request<Incoming>,
     peer: SocketAddr,
+    host: HostPermit,
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
 ) -> Response<Body> {
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/ws") => upgrade(req, peer, shared, permits, tracker),
+        (&Method::GET, "/ws") => upgrade(req, peer, host, shared, permits, tracker),
         (&Method::GET, "/healthz") => {
             let gauges = shared.gauges();
             let body = serde_json::json!({
@@ -92,11 +105,27 @@ fn route(
             });
             reply(StatusCode::OK, "application/json", body.to_string())
         }
-        (&Method::GET, "/metrics") => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            shared.metrics.render(shared.gauges()),
-        ),
+        (&Method::GET, "/metrics") => {
+            let authorization = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+            if !access::metrics_authorized(authorization, shared.config.metrics_token.as_deref()) {
+                let mut response = reply(
+                    StatusCode::UNAUTHORIZED,
+                    "text/plain",
+                    "/metrics needs its bearer token\n".into(),
+                );
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+            let mut page = shared.metrics.render(shared.gauges());
+            page.push_str(&crate::metrics::render_history(
+                shared.rooms_in_memory(),
+                shared.store.room_count(),
+                shared.store.history_bytes(),
+            ));
+            reply(StatusCode::OK, "text/plain; version=0.0.4", page)
+        }
         (_, "/ws" | "/healthz" | "/metrics") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "text/plain",
@@ -145,6 +174,7 @@ fn header_has(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &
 fn upgrade(
     mut req: Request<Incoming>,
     peer: SocketAddr,
+    host: HostPermit,
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     tracker: TaskTracker,
@@ -163,6 +193,24 @@ fn upgrade(
             "this is the Snapwire WebSocket endpoint: connect with a WebSocket client (version 13)\n".into(),
         );
     };
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if !access::origin_allowed(header(ORIGIN), header(HOST), &shared.config.allowed_origins) {
+        shared
+            .metrics
+            .origin_refusals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        debug!(%peer, origin = header(ORIGIN), "upgrade refused for its origin");
+        return reply(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            "this page may not connect to the relay (start it with --allow-origin to allow it)\n"
+                .into(),
+        );
+    }
     let Ok(permit) = permits.try_acquire_owned() else {
         shared
             .metrics
@@ -190,6 +238,8 @@ fn upgrade(
     let max_message = shared.config.max_message_bytes();
     tracker.spawn(async move {
         let _permit = permit;
+        // The connection counts against its host until it ends.
+        let _host = host;
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(e) => {
@@ -213,15 +263,17 @@ fn upgrade(
             .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
-        let ws = WebSocketStream::from_partially_read(
-            ReadOnly(read),
+        // What hyper read past the request goes through the meter too.
+        let reader = MeteredRead::new(
+            read,
             parts.read_buf.to_vec(),
-            Role::Server,
-            Some(config),
-        )
-        .await;
+            shared.budget.clone(),
+            max_message,
+        );
+        let meter = reader.meter();
+        let ws = WebSocketStream::from_raw_socket(reader, Role::Server, Some(config)).await;
         let writer = FrameWriter::new(write, shared.config.stalled_timeout);
-        connection::run(ws, writer, peer, shared).await;
+        connection::run(ws, meter, writer, peer, shared).await;
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use snapwire_relay::config::{Config, Retention, Storage};
 use snapwire_relay::discovery::{Advert, Advertiser};
+use snapwire_relay::guard::HostLimits;
 use snapwire_relay::join_link::{JoinQr, join_link};
 use snapwire_relay::lan;
 use snapwire_relay::protocol::validate::DEFAULT_ROOM;
@@ -38,9 +39,39 @@ struct Args {
     /// Megabytes each room keeps.
     #[arg(long, env = "SNAPWIRE_RETAIN_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     retain_mb: u64,
+    /// Memory budget in MB for everything the relay holds for connections together
+    /// (queued messages, catch-up reads, partly received messages); when it is
+    /// reached the relay reads from connections only as fast as memory frees up.
+    #[arg(long, env = "SNAPWIRE_MAX_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65_536))]
+    max_memory_mb: u64,
     /// Name advertised on the LAN [default: the host name].
     #[arg(long, env = "SNAPWIRE_NAME")]
     name: Option<String>,
+    /// Megabytes of history all rooms together keep, uploads in progress included;
+    /// past it the oldest items of the largest rooms are pruned first.
+    #[arg(long, env = "SNAPWIRE_MAX_DISK_MB", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    max_disk_mb: u64,
+    /// Rooms that may exist at once; a hello naming a new room past it gets `bad_room`.
+    #[arg(long, env = "SNAPWIRE_MAX_ROOMS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_rooms: u64,
+    /// Connections one host (IPv4 address or IPv6 /64) may hold at once.
+    #[arg(long, env = "SNAPWIRE_MAX_CONNECTIONS_PER_HOST", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_connections_per_host: u64,
+    /// Lift every per-host limit (connections, joins, failed tokens, items a
+    /// minute): only for load tests whose clients all run on one machine.
+    #[arg(long, env = "SNAPWIRE_NO_HOST_LIMITS")]
+    no_host_limits: bool,
+    /// Let web pages of this origin (e.g. `https://example.org`) connect; repeat for
+    /// more, `*` for any. The relay's own page is always allowed.
+    #[arg(
+        long = "allow-origin",
+        env = "SNAPWIRE_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    allow_origin: Vec<String>,
+    /// Require `Authorization: Bearer <token>` for /metrics (/healthz stays open).
+    #[arg(long, env = "SNAPWIRE_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// Do not advertise the relay on the LAN with mDNS.
     #[arg(long, env = "SNAPWIRE_NO_MDNS")]
     no_mdns: bool,
@@ -108,7 +139,26 @@ fn config_from(args: &Args) -> anyhow::Result<Config> {
         },
         token: args.token.clone().filter(|t| !t.is_empty()),
         max_image_bytes: args.max_image_mb * 1024 * 1024,
+        max_memory_bytes: usize::try_from(args.max_memory_mb * 1024 * 1024)
+            .context("--max-memory-mb is too large for this machine")?,
         name: args.name.clone().unwrap_or_else(lan::host_name),
+        max_history_bytes: args.max_disk_mb * 1024 * 1024,
+        max_rooms: args.max_rooms as usize,
+        host_limits: if args.no_host_limits {
+            HostLimits::unlimited()
+        } else {
+            HostLimits {
+                max_connections: args.max_connections_per_host as usize,
+                ..HostLimits::default()
+            }
+        },
+        allowed_origins: args
+            .allow_origin
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
         ..Config::default()
     })
 }

@@ -17,6 +17,14 @@ pub struct Metrics {
     pub bytes_sent: AtomicU64,
     pub lagging: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
+    /// TCP connections refused by the per-host limits (`guard.rs`).
+    pub host_refusals: AtomicU64,
+    /// Browser upgrades refused for their `Origin`.
+    pub origin_refusals: AtomicU64,
+    /// Uploads cancelled after receiving nothing for `upload_timeout`.
+    pub uploads_timed_out: AtomicU64,
+    /// Items pruned to keep all rooms within `max_history_bytes`.
+    pub budget_prunes: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
 }
 
@@ -27,6 +35,18 @@ pub struct Gauges {
     pub rooms: usize,
     /// Bytes waiting in all outboxes (bounded by connections × the outbox bound).
     pub queued_bytes: usize,
+    /// The relay-wide memory budget, what is charged to it now, the most ever.
+    pub memory_budget: usize,
+    pub memory_used: usize,
+    pub memory_peak: usize,
+    /// Requests that found the budget full.
+    pub memory_reached: u64,
+    /// Control messages charged past the limit.
+    pub memory_forced: u64,
+    /// Image reads from retention (catch-up and replay; shared reads count once).
+    pub retention_reads: u64,
+    /// Retained items found damaged (SHA-256 mismatch) on read-back.
+    pub damaged_items: u64,
 }
 
 impl Metrics {
@@ -68,6 +88,48 @@ impl Metrics {
             "gauge",
             "Bytes waiting in connections' outbound queues.",
             gauges.queued_bytes as u64,
+        );
+        metric(
+            "snapwire_memory_budget_bytes",
+            "gauge",
+            "The relay-wide memory budget for what is held for connections.",
+            gauges.memory_budget as u64,
+        );
+        metric(
+            "snapwire_memory_used_bytes",
+            "gauge",
+            "Bytes charged to the memory budget now.",
+            gauges.memory_used as u64,
+        );
+        metric(
+            "snapwire_memory_peak_bytes",
+            "gauge",
+            "The most ever charged to the memory budget at once.",
+            gauges.memory_peak as u64,
+        );
+        metric(
+            "snapwire_memory_budget_reached_total",
+            "counter",
+            "Times a read, upload or feeder waited because the memory budget was full.",
+            gauges.memory_reached,
+        );
+        metric(
+            "snapwire_memory_forced_total",
+            "counter",
+            "Control messages charged past the memory budget (its reserve was used up).",
+            gauges.memory_forced,
+        );
+        metric(
+            "snapwire_retention_reads_total",
+            "counter",
+            "Image chunk reads from retention (shared catch-up reads count once).",
+            gauges.retention_reads,
+        );
+        metric(
+            "snapwire_damaged_items_total",
+            "counter",
+            "Retained images whose bytes no longer matched their SHA-256 on read-back.",
+            gauges.damaged_items,
         );
         let counters = [
             (
@@ -115,6 +177,26 @@ impl Metrics {
                 "Connections closed as slow_consumer.",
                 &self.slow_consumer_disconnects,
             ),
+            (
+                "snapwire_host_refusals_total",
+                "Connections refused by the per-host limits.",
+                &self.host_refusals,
+            ),
+            (
+                "snapwire_origin_refusals_total",
+                "Browser upgrades refused for their Origin.",
+                &self.origin_refusals,
+            ),
+            (
+                "snapwire_uploads_timed_out_total",
+                "Uploads cancelled after making no progress.",
+                &self.uploads_timed_out,
+            ),
+            (
+                "snapwire_budget_prunes_total",
+                "Items pruned to keep all rooms within the history budget.",
+                &self.budget_prunes,
+            ),
         ];
         for (name, help, counter) in counters {
             metric(name, "counter", help, counter.load(Relaxed));
@@ -131,6 +213,34 @@ impl Metrics {
     }
 }
 
+/// The rooms and history gauges (`rooms.rs`, `store/budget.rs`), appended to the page.
+pub fn render_history(loaded_rooms: usize, existing_rooms: usize, history_bytes: u64) -> String {
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "snapwire_rooms_loaded",
+            "Rooms held in RAM (with members, or in use).",
+            loaded_rooms as u64,
+        ),
+        (
+            "snapwire_rooms_existing",
+            "Rooms that exist, on disk or in memory, loaded or not.",
+            existing_rooms as u64,
+        ),
+        (
+            "snapwire_history_bytes",
+            "Bytes of history of all rooms, uploads in progress included.",
+            history_bytes,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,7 +255,17 @@ mod tests {
             connections: 5,
             rooms: 2,
             queued_bytes: 9,
+            memory_budget: 64,
+            memory_used: 3,
+            memory_peak: 7,
+            memory_reached: 1,
+            memory_forced: 0,
+            retention_reads: 4,
+            damaged_items: 0,
         });
+        assert!(text.contains("snapwire_memory_budget_bytes 64\n"));
+        assert!(text.contains("snapwire_memory_peak_bytes 7\n"));
+        assert!(text.contains("snapwire_memory_budget_reached_total 1\n"));
         assert!(
             text.contains("snapwire_errors_total{code=\"bad_hash\"} 2\n"),
             "{text}"

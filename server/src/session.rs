@@ -3,6 +3,7 @@
 //! cancels and receipts. Every client mistake becomes an error value, never a panic.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -13,15 +14,19 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::budget::{Class, charge};
 use crate::feeder;
+use crate::group_commit;
+use crate::guard::Rate;
 use crate::outbox::Outbox;
 use crate::protocol::{
     CancelReason, ClientHeader, ClientMessage, ErrorCode, Hello, ImageBegin, ImageFormat,
     ProtocolError, RelayHeader, RelayImageBegin, User, decode_frame, encode_frame, validate,
 };
 use crate::room::{ConnId, Joining, Room, Sid, error_frame};
+use crate::rooms::RoomLease;
 use crate::shared::Shared;
-use crate::store::{Content, ImageMeta, NewItem, StoreError, Upload};
+use crate::store::{Committed, Content, ImageMeta, NewItem, StoreError, Upload};
 
 /// What the connection does after a message.
 #[derive(Debug)]
@@ -30,12 +35,19 @@ pub enum Step {
     Fatal(ProtocolError),
 }
 
+/// Room for a relayed chunk's header (prefix and JSON) beside its body, reserved
+/// before the frame is built.
+const CHUNK_HEADER_ROOM: usize = 128;
+
 /// How many failed or deduplicated item ids a connection remembers, so that their
 /// later chunks are dropped silently (an older one would get `unknown_item`).
 const DROPPED_IDS: usize = 1024;
 
 struct InFlight {
     sid: Sid,
+    /// When the latest chunk (or the begin) arrived: an upload that makes no
+    /// progress for `upload_timeout` is cancelled.
+    progress: Instant,
     begin: ImageBegin,
     format: ImageFormat,
     name: String,
@@ -81,27 +93,49 @@ pub struct Session {
     uploads: HashMap<String, InFlight>,
     dropped: DroppedIds,
     bucket: TokenBucket,
+    /// Receipts this connection may still send; past it they are dropped.
+    receipts: TokenBucket,
+    /// The source address, for the per-host limits.
+    host: IpAddr,
     feeder_stop: CancellationToken,
     /// Awaited when the session ends, so that a stopped relay holds nothing
     /// (its data directory's lock included) once its connections are gone.
     feeder: Option<tokio::task::JoinHandle<()>>,
+    /// Last: dropped after `room` and the feeder, it lets the room leave RAM.
+    _lease: RoomLease,
 }
 
 impl Session {
     /// Joins the room named in `hello`: queues `welcome`, starts the history feeder.
     pub async fn start(
         conn: ConnId,
+        peer: SocketAddr,
         hello: Hello,
         outbox: Arc<Outbox>,
         shared: Arc<Shared>,
     ) -> Result<Session, ProtocolError> {
+        // Every join is a `joined` and a `left` to everyone in the room.
+        if !shared.guard.join(peer.ip()) {
+            return Err(ProtocolError::new(
+                ErrorCode::RateLimited,
+                "this host joins rooms too often; retry in a few seconds",
+            ));
+        }
+        // Taken before the room is, so that a room loaded here is let go even if
+        // the join fails below.
+        let lease = RoomLease::new(hello.room.clone(), shared.clone());
         let room = {
             let shared = shared.clone();
             let name = hello.room.clone();
             tokio::task::spawn_blocking(move || shared.room(&name))
                 .await
                 .map_err(|e| storage_error(&e.to_string()))?
-                .map_err(|e| storage_error(&e.to_string()))?
+                .map_err(|e| match e {
+                    StoreError::TooManyRooms(_) => {
+                        ProtocolError::new(ErrorCode::BadRoom, format!("{e}: join one of them"))
+                    }
+                    e => storage_error(&e.to_string()),
+                })?
         };
         let user = User {
             id: validate::user_id(&hello.client),
@@ -130,6 +164,7 @@ impl Session {
             .in_current_span(),
         );
         let rate = shared.config.max_items_per_sec;
+        let receipts = TokenBucket::of(shared.config.receipts);
         Ok(Session {
             conn,
             user,
@@ -140,8 +175,11 @@ impl Session {
             uploads: HashMap::new(),
             dropped: DroppedIds::default(),
             bucket: TokenBucket::new(rate),
+            receipts,
+            host: peer.ip(),
             feeder_stop,
             feeder: Some(feeder),
+            _lease: lease,
         })
     }
 
@@ -188,7 +226,10 @@ impl Session {
             ClientHeader::ImageEnd { id } => self.image_end(id).await,
             ClientHeader::Cancel { id } => self.cancel(id),
             ClientHeader::Receipt { seq } => {
-                self.room.receipt(&self.user, seq);
+                // Best effort by contract: past the rate they are dropped.
+                if self.receipts.take() {
+                    self.room.receipt(&self.user, seq);
+                }
                 Ok(())
             }
         };
@@ -222,19 +263,30 @@ impl Session {
         true
     }
 
-    fn check_rate(&mut self, id: &str) -> Result<(), ProtocolError> {
-        if self.bucket.take() {
-            Ok(())
-        } else {
-            Err(ProtocolError::new(
+    /// The connection's own rate, then its host's (items and bytes a minute across
+    /// all rooms, so one host cannot push a room's history out in seconds).
+    fn check_rate(&mut self, id: &str, bytes: u64) -> Result<(), ProtocolError> {
+        if !self.bucket.take() {
+            return Err(ProtocolError::new(
                 ErrorCode::RateLimited,
                 format!(
                     "more than {} items per second; retry later",
                     self.shared.config.max_items_per_sec
                 ),
             )
-            .with_id(id))
+            .with_id(id));
         }
+        if let Err(wait) = self.shared.guard.item(self.host, bytes) {
+            return Err(ProtocolError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "this host sends more than the relay allows a minute; retry in {} s",
+                    wait.as_secs().max(1)
+                ),
+            )
+            .with_id(id));
+        }
+        Ok(())
     }
 
     async fn text(&mut self, id: String, body: Bytes) -> Result<(), ProtocolError> {
@@ -246,7 +298,6 @@ impl Session {
         if self.ack_if_retained(&id) {
             return Ok(());
         }
-        self.check_rate(&id)?;
         let max = self.shared.config.max_text_bytes;
         if body.len() > max {
             return Err(ProtocolError::new(
@@ -255,6 +306,7 @@ impl Session {
             )
             .with_id(id));
         }
+        self.check_rate(&id, body.len() as u64)?;
         match std::str::from_utf8(&body) {
             Ok(text) if !text.trim().is_empty() => {}
             Ok(_) => {
@@ -267,7 +319,9 @@ impl Session {
                 );
             }
         }
-        let new = self.new_item(id.clone(), Content::Text(body));
+        // Retention keeps its own copy: the message's bytes are charged to the
+        // memory budget (`metered.rs`) until they are dropped.
+        let new = self.new_item(id.clone(), Content::Text(Bytes::copy_from_slice(&body)));
         self.commit(new, None, None)
             .await
             .map_err(|e| e.with_id(id))?;
@@ -284,30 +338,34 @@ impl Session {
         }
     }
 
-    /// Makes an item durable, then fans it out. Commits of a room are serialized so
-    /// every connection sees completions in seq order.
+    /// Makes an item durable, then fans it out, with the other items of the room
+    /// completing now (group commit; completions reach every connection in seq order).
     async fn commit(
         &self,
         new: NewItem,
         upload: Option<Upload>,
         sid: Option<Sid>,
     ) -> Result<(), ProtocolError> {
-        let _order = self.room.commit_lock.lock().await;
-        // Another connection of this client may have completed the same item meanwhile.
-        if self.ack_if_retained(&new.item_id) {
-            if let Some(sid) = sid {
-                self.room.cancel_stream(sid, CancelReason::Cancelled);
-            }
-            return Ok(());
-        }
-        let store = self.room.store.clone();
-        let committed = tokio::task::spawn_blocking(move || store.commit(new, upload))
+        let item_id = new.item_id.clone();
+        let all = self.shared.store.clone();
+        let metrics = self.shared.metrics.clone();
+        // All rooms together stay within the history budget: the oldest items of
+        // the largest rooms go (never this item: a room keeps its newest).
+        let after_batch = Arc::new(move || {
+            let pruned = all.enforce_budget();
+            metrics.budget_prunes.fetch_add(pruned as u64, Relaxed);
+        });
+        let committed = group_commit::commit(&self.room, new, upload, self.conn, sid, after_batch)
             .await
-            .map_err(|e| storage_error(&e.to_string()))
-            .and_then(|r| r.map_err(|e: StoreError| storage_error(&e.to_string())));
+            .map_err(|e| storage_error(&e.to_string()));
         match committed {
-            Ok(item) => {
-                self.room.complete(&item, self.conn, sid);
+            Ok(Committed::New(_)) => Ok(()),
+            Ok(Committed::Existing(_)) => {
+                // Another connection of this client completed the same item meanwhile.
+                self.ack_if_retained(&item_id);
+                if let Some(sid) = sid {
+                    self.room.cancel_stream(sid, CancelReason::Cancelled);
+                }
                 Ok(())
             }
             Err(err) => {
@@ -360,6 +418,7 @@ impl Session {
             id,
             InFlight {
                 sid: self.shared.next_sid(),
+                progress: Instant::now(),
                 begin,
                 format,
                 name,
@@ -399,7 +458,13 @@ impl Session {
             )
             .with_id(id));
         }
-        self.check_rate(id)?;
+        if !self.shared.store.upload_fits(begin.size) {
+            return Err(storage_error(
+                "its uploads in progress already fill the relay's history budget; retry later",
+            )
+            .with_id(id));
+        }
+        self.check_rate(id, begin.size)?;
         if !preview.is_empty() {
             validate::preview(preview).map_err(|e| e.with_id(id))?;
         }
@@ -493,17 +558,31 @@ impl Session {
         let Some(flight) = self.uploads.get_mut(&id) else {
             return Ok(());
         };
-        let chunk = encode_frame(
+        // Pacing and the memory budget: this sender's next message is not read
+        // until the room's fastest receivers have drained and the relayed copy fits
+        // (PROTOCOL.md, "Flow control").
+        if flight.started {
+            self.room.pace(flight.sid, &self.shared.shutdown).await;
+        }
+        let reservation = self
+            .shared
+            .budget
+            .reserve(body.len() + CHUNK_HEADER_ROOM, Class::Bulk)
+            .await;
+        let mut chunk = encode_frame(
             &RelayHeader::ImageChunk {
                 sid: flight.sid,
                 offset,
             },
             &body,
         );
+        let mut reservation = reservation;
+        reservation.shrink_to(chunk.len());
+        chunk = charge(chunk, reservation);
         if flight.started {
             self.room.stream_chunk(flight.sid, chunk);
         } else {
-            let begin = encode_frame(
+            let begin = self.shared.budget.charge_now(encode_frame(
                 &RelayHeader::ImageBegin(RelayImageBegin {
                     sid: flight.sid,
                     ts: flight.ts,
@@ -517,11 +596,12 @@ impl Session {
                     history: false,
                 }),
                 &flight.preview,
-            );
+            ));
             self.room.start_stream(self.conn, flight.sid, begin, chunk);
             flight.started = true;
         }
         flight.received += body.len() as u64;
+        flight.progress = Instant::now();
         self.shared
             .metrics
             .image_bytes_received
@@ -596,7 +676,7 @@ impl Session {
             sha256: flight.begin.sha256,
             width: flight.begin.width,
             height: flight.begin.height,
-            preview: flight.preview,
+            preview: Bytes::copy_from_slice(&flight.preview),
         });
         let new = self.new_item(id.clone(), content);
         if let Err(err) = self.commit(new, Some(upload), Some(flight.sid)).await {
@@ -605,6 +685,42 @@ impl Session {
         }
         self.shared.metrics.images_completed.fetch_add(1, Relaxed);
         Ok(())
+    }
+
+    /// When the upload that has gone longest without progress times out, if any.
+    pub fn upload_deadline(&self) -> Option<tokio::time::Instant> {
+        let oldest = self.uploads.values().map(|f| f.progress).min()?;
+        Some(tokio::time::Instant::from_std(
+            oldest + self.shared.config.upload_timeout,
+        ))
+    }
+
+    /// Cancels every upload that made no progress for `upload_timeout`: receivers
+    /// get `image_cancel`, the sender an error naming it, the temp file goes (with
+    /// the upload), later chunks are dropped silently.
+    pub fn expire_uploads(&mut self) {
+        let timeout = self.shared.config.upload_timeout;
+        let now = Instant::now();
+        let stalled: Vec<String> = self
+            .uploads
+            .iter()
+            .filter(|(_, f)| now.duration_since(f.progress) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stalled {
+            tracing::info!(id, "upload made no progress: cancelled");
+            self.shared.metrics.uploads_timed_out.fetch_add(1, Relaxed);
+            self.fail_upload(&id, Some(CancelReason::Cancelled));
+            let err = ProtocolError::new(
+                ErrorCode::BadChunk,
+                format!(
+                    "no data for {} s: the upload is cancelled",
+                    timeout.as_secs()
+                ),
+            )
+            .with_id(id);
+            self.reply_error(&err);
+        }
     }
 
     fn cancel(&mut self, id: String) -> Result<(), ProtocolError> {
@@ -687,9 +803,10 @@ impl DroppedIds {
     }
 }
 
-/// Items per second with bursts of twice that.
+/// A rate with bursts (items: per second, bursts of twice that).
 struct TokenBucket {
     rate: f64,
+    burst: f64,
     tokens: f64,
     last: Instant,
 }
@@ -697,9 +814,17 @@ struct TokenBucket {
 impl TokenBucket {
     fn new(per_sec: u32) -> Self {
         let rate = f64::from(per_sec.max(1));
+        Self::of(Rate {
+            per_sec: rate,
+            burst: rate * 2.0,
+        })
+    }
+
+    fn of(rate: Rate) -> Self {
         Self {
-            rate,
-            tokens: rate * 2.0,
+            rate: rate.per_sec,
+            burst: rate.burst,
+            tokens: rate.burst,
             last: Instant::now(),
         }
     }
@@ -708,7 +833,7 @@ impl TokenBucket {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * 2.0);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true

@@ -6,15 +6,21 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, Relief};
 use crate::config::Config;
+use crate::guard::Guard;
 use crate::metrics::{Gauges, Metrics};
-use crate::room::{ConnId, Room, Sid};
+use crate::room::{ConnId, Room, RoomSettings, Sid};
 use crate::store::{Store, StoreError};
 
 pub struct Shared {
     pub config: Config,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// The relay-wide memory budget (`budget.rs`).
+    pub budget: Arc<Budget>,
+    /// Per source host limits.
+    pub guard: Arc<Guard>,
     /// Cancelled when the relay stops: every connection says `server_shutdown`.
     pub shutdown: CancellationToken,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
@@ -22,19 +28,26 @@ pub struct Shared {
     next_sid: AtomicU64,
     /// Connections past `hello`.
     sessions: AtomicUsize,
+    /// Woken after a room may have left RAM (for tests that wait for it).
+    pub rooms_changed: tokio::sync::Notify,
 }
 
 impl Shared {
     pub fn new(config: Config, store: Store) -> Self {
+        let budget = Budget::new(config.memory_budget());
+        let guard = Guard::new(config.host_limits);
         Self {
             config,
             store,
             metrics: Arc::new(Metrics::default()),
+            budget,
+            guard,
             shutdown: CancellationToken::new(),
             rooms: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
+            rooms_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -55,15 +68,50 @@ impl Shared {
         let store = self.store.room(name)?;
         let mut rooms = self.lock_rooms();
         let room = rooms.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(Room::new(
+            let room = Arc::new(Room::new(
                 name.to_owned(),
                 store,
-                self.metrics.clone(),
-                self.config.limits(),
-                self.config.replay_latest,
-            ))
+                RoomSettings {
+                    metrics: self.metrics.clone(),
+                    budget: self.budget.clone(),
+                    limits: self.config.limits(),
+                    replay_latest: self.config.replay_latest,
+                    window: self.config.room_window_bytes,
+                    outbox_bytes: self.config.outbox_bytes,
+                    linger: self.config.catchup_linger,
+                },
+            ));
+            let as_relief: Arc<dyn Relief> = room.clone();
+            self.budget.add_relief(Arc::downgrade(&as_relief));
+            let cache: Arc<dyn Relief> = room.catchup.clone();
+            self.budget.add_relief(Arc::downgrade(&cache));
+            room
         });
         Ok(room.clone())
+    }
+
+    /// Lets the room go from RAM if nobody holds it any more (see `rooms.rs`).
+    /// May delete a never-used room's files (a few entries).
+    pub fn release_room(&self, name: &str) {
+        {
+            let mut rooms = self.lock_rooms();
+            let unused = rooms
+                .get(name)
+                // Only the map holds it: no session, feeder or joiner has it.
+                .is_some_and(|room| Arc::strong_count(room) == 1 && room.member_count() == 0);
+            if unused {
+                // Dropped first: the room's retention is unused only once the room is gone.
+                drop(rooms.remove(name));
+                // Under the rooms lock, so a room is never half unloaded when seen.
+                self.store.unload_if_unused(name);
+            }
+        }
+        self.rooms_changed.notify_waiters();
+    }
+
+    /// Rooms held in RAM now (with members, or in use).
+    pub fn rooms_in_memory(&self) -> usize {
+        self.lock_rooms().len()
     }
 
     fn lock_rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Room>>> {
@@ -85,10 +133,22 @@ impl Shared {
             .filter(|room| room.member_count() > 0)
             .count();
         let queued_bytes = rooms.values().map(|room| room.queued_bytes()).sum();
+        let retention_reads = rooms.values().map(|room| room.store.chunk_reads()).sum();
+        let damaged_items = rooms
+            .values()
+            .map(|room| room.catchup.damaged.load(Relaxed))
+            .sum();
         Gauges {
             connections: self.sessions.load(Relaxed),
             rooms: active,
             queued_bytes,
+            memory_budget: self.budget.limit(),
+            memory_used: self.budget.used(),
+            memory_peak: self.budget.peak(),
+            memory_reached: self.budget.times_reached(),
+            memory_forced: self.budget.forced(),
+            retention_reads,
+            damaged_items,
         }
     }
 }

@@ -30,8 +30,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// The host name the page is opened under (mapped to 127.0.0.1 inside Chromium only).
-const LAN_HOST: &str = "snapwire-relay.test";
+/// The host name the page is opened under (mapped to 127.0.0.1 inside Chromium only): an
+/// mDNS name as a phone would type, which the relay counts as its own origin, and not a
+/// secure context (as `http://192.168.x.y` is not).
+const LAN_HOST: &str = "snapwire-relay.local";
 
 /// Chromium's start-up, page loads and the page's own work get longer than a protocol step.
 const BROWSER_WAIT: Duration = Duration::from_secs(60);

@@ -14,9 +14,37 @@ pub const MAX_FILE_NAME_CHARS: usize = 255;
 pub const MAX_PREVIEW_BYTES: usize = 32 * 1024;
 pub const MAX_PREVIEW_SIDE: u32 = 256;
 
-/// A display name: 1-32 characters after trimming, no control characters.
+/// Characters that change how text around them is shown without showing
+/// themselves: bidi embeddings, overrides, isolates and marks, zero-width
+/// spaces and joiners, the BOM. Dropped from names so nobody can pose as "Ana"
+/// with "Ana" plus an invisible character, or flip how a name reads.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' // soft hyphen
+        | '\u{034F}' // combining grapheme joiner
+        | '\u{061C}' // arabic letter mark
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // hangul fillers
+        | '\u{180E}' // mongolian vowel separator
+        | '\u{200B}'..='\u{200F}' // zero-width space, non-joiner, joiner, LRM, RLM
+        | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+        | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}' // bidi isolates
+        | '\u{206A}'..='\u{206F}' // deprecated format characters
+        | '\u{FE00}'..='\u{FE0F}' // variation selectors
+        | '\u{FEFF}' // byte order mark, zero-width no-break space
+    )
+}
+
+/// `raw` without [invisible](is_invisible) characters.
+pub fn strip_invisible(raw: &str) -> String {
+    raw.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// A display name: 1-32 characters after dropping invisible characters and
+/// trimming, no control characters.
 pub fn display_name(raw: &str) -> Result<String, ProtocolError> {
-    let name = raw.trim();
+    let visible = strip_invisible(raw);
+    let name = visible.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(ProtocolError::new(
@@ -99,14 +127,14 @@ fn is_lower_hex(s: &str, len: usize) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The name shown for an image: its last path component, without control
-/// characters, at most 255 characters; `image.<ext>` when nothing useful is left.
+/// The name shown for an image: its last path component, without control or
+/// invisible characters, at most 255 characters; `image.<ext>` when nothing useful is left.
 /// Never used as a file name on disk.
 pub fn file_display_name(raw: &str, format: ImageFormat) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible(*c))
         .take(MAX_FILE_NAME_CHARS)
         .collect();
     match cleaned.trim() {
@@ -164,6 +192,30 @@ mod tests {
         for bad in ["", "   ", &"x".repeat(33), "A\u{7}na", "new\nline"] {
             assert_eq!(display_name(bad).expect_err(bad).code, ErrorCode::BadName);
         }
+    }
+
+    #[test]
+    fn names_lose_bidi_controls_and_zero_width_characters() {
+        assert_eq!(display_name("A\u{200B}na\u{200D}").expect("ok"), "Ana");
+        assert_eq!(display_name("\u{202E}anA\u{202C}").expect("ok"), "anA");
+        assert_eq!(
+            display_name("\u{2067}Ana\u{2069} \u{FEFF}").expect("ok"),
+            "Ana"
+        );
+        assert_eq!(
+            display_name("\u{200B}\u{200B}")
+                .expect_err("only invisible")
+                .code,
+            ErrorCode::BadName
+        );
+        // 32 visible characters pass however many invisible ones pad them.
+        let padded = format!("{}{}", "a".repeat(32), "\u{200B}".repeat(40));
+        assert_eq!(display_name(&padded).expect("ok"), "a".repeat(32));
+        assert_eq!(
+            file_display_name("cat\u{202E}gnp.exe", ImageFormat::Png),
+            "catgnp.exe"
+        );
+        assert_eq!(file_display_name("\u{200B}", ImageFormat::Png), "image.png");
     }
 
     #[test]

@@ -17,12 +17,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::budget::{Budget, TempBytes};
 use super::index::Index;
 use super::record::{self, Kind, TRAILER_LEN};
 use super::{StoreError, random_hex};
@@ -113,6 +115,50 @@ pub(crate) fn prepare_root(dir: &Path) -> Result<(PathBuf, File), StoreError> {
     Ok((rooms, lock))
 }
 
+/// Every room below `rooms` with its name and the bytes its item files hold,
+/// read without loading any item. Rooms that never held one (a `room.json` with
+/// `next_seq` 1 and no item files) are removed on the way: a flood of room names
+/// leaves nothing behind after a restart. A room whose `room.json` cannot be read
+/// is left for [`DiskRoom::load`] to judge.
+pub(crate) fn scan_rooms(rooms: &Path) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(rooms) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let Ok(bytes) = fs::read(dir.join(ROOM_FILE)) else {
+            continue;
+        };
+        let Ok(meta) = serde_json::from_slice::<RoomFile>(&bytes) else {
+            continue;
+        };
+        let mut items = 0u64;
+        let mut size = 0u64;
+        if let Ok(files) = fs::read_dir(dir.join(ITEMS)) {
+            for file in files.flatten() {
+                if file
+                    .file_name()
+                    .to_str()
+                    .and_then(parse_item_name)
+                    .is_some()
+                {
+                    items += 1;
+                    size += file.metadata().map_or(0, |m| m.len());
+                }
+            }
+        }
+        if items == 0 && meta.next_seq <= 1 && meta.pruned_through == 0 {
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "removing an empty room");
+            }
+            continue;
+        }
+        found.push((meta.room, size));
+    }
+    found
+}
+
 /// Deletes the leftovers of interrupted writes in one room directory.
 /// Best effort: what cannot be removed now is ignored (never read) and retried next start.
 fn clean_tmp(room_dir: &Path) {
@@ -164,24 +210,30 @@ struct RoomFile {
     pruned_through: u64,
 }
 
-/// A file under `tmp/` that is removed when dropped, unless persisted.
+/// A file under `tmp/` that is removed when dropped, unless persisted. Its bytes
+/// count against the history budget until then (and, persisted, as the item's).
 pub(crate) struct TempFile {
     file: File,
     path: PathBuf,
     /// `false` once renamed away: nothing left to clean up.
     armed: bool,
+    budget: Arc<Budget>,
+    counted: TempBytes,
 }
 
 impl TempFile {
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         self.file
             .write_all(bytes)
-            .context(|| format!("writing {}", self.path.display()))
+            .context(|| format!("writing {}", self.path.display()))?;
+        self.counted.add(&self.budget.temp, bytes.len() as u64);
+        Ok(())
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        self.counted.release(&self.budget.temp);
         if self.armed
             && let Err(e) = fs::remove_file(&self.path)
             && e.kind() != io::ErrorKind::NotFound
@@ -198,6 +250,7 @@ pub(crate) struct DiskRoom {
     items: PathBuf,
     tmp: PathBuf,
     name: String,
+    budget: Arc<Budget>,
 }
 
 /// A room as found (or created) on disk.
@@ -217,6 +270,7 @@ impl DiskRoom {
         rooms: &Path,
         name: &str,
         retention: Retention,
+        budget: Arc<Budget>,
     ) -> Result<Loaded, StoreError> {
         let dir = rooms.join(room_dir_name(name));
         let disk = DiskRoom {
@@ -224,6 +278,7 @@ impl DiskRoom {
             tmp: dir.join(TMP),
             dir,
             name: name.to_owned(),
+            budget,
         };
         let room_file = disk.dir.join(ROOM_FILE);
         let meta = match fs::read(&room_file) {
@@ -388,35 +443,53 @@ impl DiskRoom {
             file,
             path,
             armed: true,
+            budget: Arc::clone(&self.budget),
+            counted: TempBytes::default(),
         })
+    }
+
+    /// Deletes the whole room (one that never held an item). Best effort.
+    pub(crate) fn remove(&self) {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "removing an empty room")
+            }
+        }
     }
 
     fn item_path(&self, seq: u64) -> PathBuf {
         self.items.join(format!("{seq:0SEQ_DIGITS$}{ITEM_EXT}"))
     }
 
-    /// Appends `footer` to `temp` and makes it item `seq`, durably.
-    pub(crate) fn persist(
-        &self,
-        mut temp: TempFile,
-        footer: &[u8],
-        seq: u64,
-    ) -> Result<(), StoreError> {
+    /// Group commit, step 1: appends `footer` to `temp` and syncs it. Safe to run
+    /// for several files at once on several threads.
+    pub(crate) fn seal(&self, temp: &mut TempFile, footer: &[u8]) -> Result<(), StoreError> {
         temp.write_all(footer)?;
         temp.file
             .sync_all()
-            .context(|| format!("syncing {}", temp.path.display()))?;
+            .context(|| format!("syncing {}", temp.path.display()))
+    }
+
+    /// Group commit, step 2: renames a sealed file into `items/` as item `seq`.
+    /// Not durable until [`sync_items`](Self::sync_items).
+    pub(crate) fn place(&self, mut temp: TempFile, seq: u64) -> Result<(), StoreError> {
         let dest = self.item_path(seq);
         fs::rename(&temp.path, &dest)
             .context(|| format!("renaming {} to {}", temp.path.display(), dest.display()))?;
         temp.armed = false;
-        if let Err(e) = fsync_dir(&self.items) {
-            // Not known durable, so not acked: take it back rather than let it
-            // resurface after a restart as an item nobody was told about.
-            remove_logged(&dest);
-            return Err(e);
-        }
         Ok(())
+    }
+
+    /// Group commit, step 3: one directory sync makes every placed item durable.
+    pub(crate) fn sync_items(&self) -> Result<(), StoreError> {
+        fsync_dir(&self.items)
+    }
+
+    /// Takes back a placed item that could not be made durable (never acked).
+    pub(crate) fn unplace(&self, seq: u64) {
+        remove_logged(&self.item_path(seq));
     }
 
     /// Deletes pruned items' files. Best effort: `room.json` already records
@@ -442,6 +515,31 @@ impl DiskRoom {
             .and_then(|_| file.read_exact(&mut buf))
             .context(|| format!("reading {len} bytes at {offset} of {}", path.display()))?;
         Ok(Bytes::from(buf))
+    }
+
+    /// Fills `out` with the bytes of item `seq`'s body from `offset`; the caller
+    /// has clipped them to the body.
+    pub(crate) fn read_body_into(
+        &self,
+        seq: u64,
+        offset: u64,
+        out: &mut [u8],
+    ) -> Result<(), StoreError> {
+        let path = self.item_path(seq);
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::Pruned(seq)),
+            Err(e) => return Err(e).context(|| format!("opening {}", path.display())),
+        };
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(out))
+            .context(|| {
+                format!(
+                    "reading {} bytes at {offset} of {}",
+                    out.len(),
+                    path.display()
+                )
+            })
     }
 
     /// This room's directory.

@@ -82,7 +82,7 @@ impl Index {
         self.items.len()
     }
 
-    #[cfg(test)]
+    /// Sum of `retained_bytes` over the retained items.
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }

@@ -9,8 +9,11 @@
 //! Layout: `index` is the in-memory view and the retention policy, `record`
 //! the item file format, `disk` the directory layout, atomic writes and recovery.
 
+mod budget;
+mod commit;
 mod disk;
 mod index;
+mod readback;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -24,6 +27,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Retention, Storage};
 use crate::protocol::User;
+use budget::Budget;
+pub use budget::Budgets;
 use disk::{DiskRoom, TempFile};
 use index::Index;
 
@@ -43,6 +48,8 @@ pub enum StoreError {
     Pruned(u64),
     #[error("data directory {} is in use by another relay", .0.display())]
     InUse(std::path::PathBuf),
+    #[error("the relay already holds its maximum of {0} rooms")]
+    TooManyRooms(usize),
 }
 
 /// What a completed item holds besides its metadata.
@@ -138,6 +145,8 @@ struct StoreInner {
     /// `<data dir>/rooms`, or `None` in memory mode.
     rooms_dir: Option<std::path::PathBuf>,
     retention: Retention,
+    /// The limits across rooms, and what every room retains.
+    budget: Arc<Budget>,
     /// One slot per room name ever asked for. A room loads under its own slot's
     /// lock, so loading one room from disk never blocks lookups of others.
     rooms: Mutex<HashMap<String, RoomSlot>>,
@@ -150,9 +159,26 @@ impl Store {
     /// Opens the store: for disk, creates the directory if needed, checks it is
     /// writable, removes leftovers of uploads that were in progress.
     pub fn open(storage: &Storage, retention: Retention) -> Result<Store, StoreError> {
+        Self::open_with(storage, retention, Budgets::UNLIMITED)
+    }
+
+    /// [`open`](Self::open) with limits across rooms. On disk, every room's size is
+    /// read from its files (nothing is loaded), and rooms that never held an item
+    /// are removed. Call [`enforce_budget`](Self::enforce_budget) after, in case the
+    /// budget was lowered since the last run.
+    pub fn open_with(
+        storage: &Storage,
+        retention: Retention,
+        budgets: Budgets,
+    ) -> Result<Store, StoreError> {
+        let budget = Arc::new(Budget::new(budgets));
         let (rooms_dir, lock) = match storage {
             Storage::Disk(dir) => {
                 let (rooms, lock) = disk::prepare_root(dir)?;
+                for (name, bytes) in disk::scan_rooms(&rooms) {
+                    // Rooms found on disk exist whatever the cap: it only stops new ones.
+                    let _ = budget.admit(&name, bytes, false);
+                }
                 (Some(rooms), Some(lock))
             }
             Storage::Memory => (None, None),
@@ -162,6 +188,7 @@ impl Store {
                 _lock: lock,
                 rooms_dir,
                 retention,
+                budget,
                 rooms: Mutex::new(HashMap::new()),
             }),
         })
@@ -179,32 +206,184 @@ impl Store {
             return Ok(Arc::clone(room));
         }
         let retention = self.inner.retention;
+        let budget = &self.inner.budget;
+        // A room found on disk at start is counted already (with its bytes).
+        let new = !budget.contains(room);
+        if new {
+            budget
+                .admit(room, 0, true)
+                .map_err(|full| StoreError::TooManyRooms(full.max_rooms))?;
+        }
         let loaded = match &self.inner.rooms_dir {
             Some(rooms) => {
-                let loaded = DiskRoom::load(rooms, room, retention)?;
+                let loaded = match DiskRoom::load(rooms, room, retention, Arc::clone(budget)) {
+                    Ok(loaded) => loaded,
+                    Err(e) => {
+                        if new {
+                            budget.forget(room);
+                        }
+                        return Err(e);
+                    }
+                };
                 RoomStore {
                     name: room.to_owned(),
                     epoch: loaded.epoch,
                     retention,
+                    budget: Arc::clone(budget),
                     disk: Some(loaded.disk),
                     commit: Mutex::new(CommitState {
                         unrecorded_prunes: loaded.unrecorded_prunes,
                     }),
                     index: Mutex::new(loaded.index),
+                    reads: Default::default(),
+                    file_syncs: Default::default(),
+                    dir_syncs: Default::default(),
                 }
             }
             None => RoomStore {
                 name: room.to_owned(),
                 epoch: random_hex(8),
                 retention,
+                budget: Arc::clone(budget),
                 disk: None,
                 commit: Mutex::new(CommitState::default()),
                 index: Mutex::new(Index::default()),
+                reads: Default::default(),
+                file_syncs: Default::default(),
+                dir_syncs: Default::default(),
             },
         };
+        budget.set(room, lock(&loaded.index).bytes());
         let loaded = Arc::new(loaded);
         *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
+    }
+
+    /// Takes a room out of RAM if nothing uses it: its texts, previews and
+    /// index go; its history stays on disk and loads again at the next
+    /// [`room`](Self::room). A room that never held an item is removed
+    /// altogether (on disk too). In memory mode a room with history stays.
+    pub fn unload_if_unused(&self, room: &str) {
+        enum Fate {
+            Keep,
+            Unload,
+            Remove,
+        }
+        let mut rooms = lock(&self.inner.rooms);
+        let Some(slot) = rooms.get(room) else {
+            return;
+        };
+        // Only the map holds the slot: nobody is inside `room()` for this name, and
+        // only `room()` clones slots, under the map lock we hold.
+        if Arc::strong_count(slot) != 1 {
+            return;
+        }
+        let fate = match slot.try_lock() {
+            Err(_) => Fate::Keep,
+            Ok(loaded) => match loaded.as_ref() {
+                None => Fate::Unload, // a failed load: nothing to keep
+                Some(store) if Arc::strong_count(store) != 1 => Fate::Keep,
+                Some(store) => {
+                    let (items, last_seq) = {
+                        let index = lock(&store.index);
+                        (index.len(), index.last_seq)
+                    };
+                    if items == 0 && last_seq == 0 {
+                        if let Some(disk) = &store.disk {
+                            disk.remove();
+                        }
+                        Fate::Remove
+                    } else if self.is_persistent() {
+                        Fate::Unload
+                    } else {
+                        Fate::Keep
+                    }
+                }
+            },
+        };
+        match fate {
+            Fate::Keep => {}
+            Fate::Unload => {
+                rooms.remove(room);
+            }
+            Fate::Remove => {
+                rooms.remove(room);
+                self.inner.budget.forget(room);
+            }
+        }
+    }
+
+    /// Whether this room is in RAM now.
+    pub fn is_loaded(&self, room: &str) -> bool {
+        lock(&self.inner.rooms)
+            .get(room)
+            .is_some_and(|slot| lock(slot).is_some())
+    }
+
+    /// Rooms that exist (on disk or in memory), loaded or not.
+    pub fn room_count(&self) -> usize {
+        self.inner.budget.room_count()
+    }
+
+    /// Bytes of history all rooms keep, temp files of uploads in progress included.
+    pub fn history_bytes(&self) -> u64 {
+        self.inner.budget.used()
+    }
+
+    /// Whether an upload of `size` more bytes could ever fit the budget next to
+    /// the uploads already in progress.
+    pub fn upload_fits(&self, size: u64) -> bool {
+        let budget = &self.inner.budget;
+        budget
+            .temp
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(size)
+            <= budget.limits.max_bytes
+    }
+
+    /// Prunes the oldest items of the largest rooms until all rooms together fit
+    /// `max_bytes` (each keeps at least its newest item). Returns the items pruned.
+    /// Blocking (loads rooms that are not in RAM, deletes files): call from
+    /// `spawn_blocking`.
+    pub fn enforce_budget(&self) -> usize {
+        let budget = &self.inner.budget;
+        if budget.excess() == 0 {
+            return 0;
+        }
+        let _one_at_a_time = lock(&budget.enforcing);
+        let mut done = Vec::new();
+        let mut pruned = 0;
+        while budget.excess() > 0 {
+            let Some((name, largest, second)) = budget.largest_two(&done) else {
+                break;
+            };
+            // Down to the next largest room, or by a quarter, so that the largest
+            // rooms shrink together in a few steps rather than one item at a time.
+            let step = largest.saturating_sub(second).max(largest / 4).max(1);
+            let room = match self.room(&name) {
+                Ok(room) => room,
+                Err(e) => {
+                    tracing::warn!(room = name, error = %e, "cannot load a room to prune it");
+                    done.push(name);
+                    continue;
+                }
+            };
+            let count = room.prune_bytes(budget.excess().min(step));
+            drop(room);
+            if count == 0 {
+                done.push(name.clone());
+            }
+            pruned += count;
+            self.unload_if_unused(&name);
+        }
+        if budget.excess() > 0 {
+            tracing::warn!(
+                used = budget.used(),
+                max = budget.limits.max_bytes,
+                "history is over its budget even with every room pruned to its newest item"
+            );
+        }
+        pruned
     }
 
     /// The retention every room applies.
@@ -223,6 +402,7 @@ pub struct RoomStore {
     name: String,
     epoch: String,
     retention: Retention,
+    budget: Arc<Budget>,
     /// `None` in memory mode.
     disk: Option<DiskRoom>,
     /// Held from seq assignment until the item is durable, so seq order is
@@ -230,6 +410,11 @@ pub struct RoomStore {
     commit: Mutex<CommitState>,
     /// Taken briefly, never across file I/O.
     index: Mutex<Index>,
+    /// Image reads (see `readback.rs`).
+    reads: std::sync::atomic::AtomicU64,
+    /// Syncs by commits (see `commit.rs`).
+    file_syncs: std::sync::atomic::AtomicU64,
+    dir_syncs: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -310,98 +495,85 @@ impl RoomStore {
             .map(Committed::into_item)
     }
 
-    /// [`commit`](Self::commit), saying whether the item is new.
+    /// [`commit`](Self::commit), saying whether the item is new. A batch of one
+    /// (see `commit.rs`).
     pub fn commit_or_existing(
         &self,
         new: NewItem,
         upload: Option<Upload>,
     ) -> Result<Committed, StoreError> {
-        let body = Body::check(&new.content, upload)?;
-        let mut state = lock(&self.commit);
+        self.commit_batch(vec![(new, upload)])
+            .pop()
+            .unwrap_or_else(|| {
+                Err(StoreError::Corrupt(
+                    "a batch of one gave nothing".to_owned(),
+                ))
+            })
+    }
 
-        let (seq, ts) = {
-            let index = lock(&self.index);
-            if let Some((seq, _)) = index.find(&new.client_key, &new.item_id)
-                && let Some(original) = index.get(seq)
-            {
-                return Ok(Committed::Existing(Arc::clone(original)));
-            }
-            (index.last_seq + 1, now_ms().max(index.last_ts))
+    /// Writes down what was pruned from the index, then deletes the files.
+    fn record_prunes(
+        &self,
+        state: &mut CommitState,
+        pruned: Vec<u64>,
+        next_seq: u64,
+        pruned_through: u64,
+    ) {
+        let Some(disk) = &self.disk else {
+            return;
         };
-        let item = Arc::new(Item {
-            seq,
-            ts,
-            from: new.from,
-            client_key: new.client_key,
-            item_id: new.item_id,
-            content: new.content,
-        });
-
-        let image_bytes = match self.write(&item, body) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                // The file may exist (renamed before a failing directory sync):
-                // never hand its seq out again.
-                let mut index = lock(&self.index);
-                index.last_seq = index.last_seq.max(seq);
-                return Err(e);
-            }
-        };
-
-        let (pruned, pruned_through) = {
-            let mut index = lock(&self.index);
-            if let Some(bytes) = image_bytes {
-                index.images.insert(seq, bytes);
-            }
-            index.insert(Arc::clone(&item));
-            (index.prune(self.retention), index.pruned_through)
-        };
-        if let Some(disk) = &self.disk {
-            state.unrecorded_prunes.extend(pruned);
-            if !state.unrecorded_prunes.is_empty() {
-                // room.json first: once a file is gone, only it says seq was this high.
-                match disk.write_room_file(&self.epoch, seq + 1, pruned_through) {
-                    Ok(()) => disk.delete_items(&std::mem::take(&mut state.unrecorded_prunes)),
-                    Err(e) => {
-                        // The item itself is durable; pruning is retried next commit.
-                        tracing::warn!(room = self.name, error = %e, "recording pruned items");
-                    }
+        state.unrecorded_prunes.extend(pruned);
+        if !state.unrecorded_prunes.is_empty() {
+            // room.json first: once a file is gone, only it says seq was this high.
+            match disk.write_room_file(&self.epoch, next_seq, pruned_through) {
+                Ok(()) => disk.delete_items(&std::mem::take(&mut state.unrecorded_prunes)),
+                Err(e) => {
+                    // The items are gone from the index; pruning them is retried next commit.
+                    tracing::warn!(room = self.name, error = %e, "recording pruned items");
                 }
             }
         }
-        Ok(Committed::New(item))
     }
 
-    /// Makes `item` durable; in memory mode returns the image's bytes to keep.
-    fn write(&self, item: &Item, body: Body) -> Result<Option<Bytes>, StoreError> {
-        let Some(disk) = &self.disk else {
-            return match body {
-                Body::Text => Ok(None),
-                Body::Upload(Sink::Memory(bytes)) => Ok(Some(Bytes::from(bytes))),
-                Body::Upload(Sink::Disk(_)) => Err(StoreError::Corrupt(
-                    "an upload from a disk store committed to a memory room".to_owned(),
-                )),
+    /// Prunes the oldest items until `bytes` are freed, keeping the newest item.
+    /// Returns how many items went.
+    fn prune_bytes(&self, bytes: u64) -> usize {
+        let mut state = lock(&self.commit);
+        let (pruned, pruned_through, next_seq, retained) = {
+            let mut index = lock(&self.index);
+            let target = Retention {
+                max_items: self.retention.max_items,
+                max_bytes: index.bytes().saturating_sub(bytes),
             };
+            (
+                index.prune(target),
+                index.pruned_through,
+                index.last_seq + 1,
+                index.bytes(),
+            )
         };
-        let footer = record::footer(item).map_err(StoreError::Corrupt)?;
-        let temp = match (body, &item.content) {
-            (Body::Text, Content::Text(text)) => {
-                let mut temp = disk.temp_file()?;
-                temp.write_all(text)?;
-                temp
-            }
-            (Body::Upload(Sink::Disk(temp)), _) => temp,
-            (Body::Upload(Sink::Memory(bytes)), _) => {
-                let mut temp = disk.temp_file()?;
-                temp.write_all(&bytes)?;
-                temp
-            }
-            (Body::Text, Content::Image(_)) => {
-                return Err(StoreError::Corrupt("an image without its bytes".to_owned()));
-            }
-        };
-        disk.persist(temp, &footer, item.seq)?;
-        Ok(None)
+        let count = pruned.len();
+        if count > 0 {
+            tracing::info!(
+                room = self.name,
+                items = count,
+                "pruned to keep all rooms within the history budget"
+            );
+        }
+        self.budget.set(&self.name, retained);
+        self.record_prunes(&mut state, pruned, next_seq, pruned_through);
+        count
+    }
+
+    /// In memory mode: the image's bytes to keep (a text keeps its body in the item).
+    fn write(&self, body: Body) -> Result<Option<Bytes>, StoreError> {
+        match body {
+            Body::Text => Ok(None),
+            Body::Upload(Sink::Memory(bytes)) => Ok(Some(Bytes::from(bytes))),
+            Body::Upload(Sink::Disk(_)) => Err(StoreError::Corrupt(
+                "an upload from a disk store committed to a memory room".to_owned(),
+            )),
+        }
     }
 
     /// Image bytes `[offset, offset + len)`, clipped to the image. Blocking on

@@ -30,9 +30,13 @@ pub async fn start_relay(config: Config) -> RelayHandle {
         .expect("relay starts")
 }
 
-/// A memory-only config, as most tests want.
+/// A memory-only config, as most tests want. Every test client comes from
+/// 127.0.0.1, so the per-host limits are lifted; `hostile.rs` tests them.
 pub fn memory_config() -> Config {
-    Config::default()
+    Config {
+        host_limits: snapwire_relay::guard::HostLimits::unlimited(),
+        ..Config::default()
+    }
 }
 
 /// A client secret made from a small number, so tests read well.
