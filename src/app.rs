@@ -19,10 +19,12 @@ use crate::intent::Intent;
 use crate::keep::{self, Keeper};
 use crate::media::{self, Done, FullRequest, MediaWorker, SendOptions, Source, TexKey};
 use crate::net::NetHandle;
+use crate::notify::{self, Note, Notifier};
 use crate::picker::{self, FilePicker};
 use crate::repaint::Repaint;
 use crate::session::RoomSession;
 use crate::settings::{self, Paths, Target};
+use crate::single_instance::Handoff;
 use crate::state::{ConnState, EntryKey};
 use crate::textures::TextureCache;
 use crate::ui::{self, composer::Composer, connect::ConnectForm, gallery::GalleryState};
@@ -80,10 +82,14 @@ pub struct SnapwireApp {
     pub sheet: Option<SendSheet>,
     /// Images from others that arrived while the window was unfocused.
     pub attention: Attention,
+    /// Shows desktop notifications (silent unless set; tests put a fake here).
+    pub notifier: Arc<dyn Notifier>,
     viewer_generation: u64,
     connector: Connector,
     picker: Arc<dyn FilePicker>,
     pick: Option<mpsc::Receiver<Option<Vec<PathBuf>>>>,
+    /// Files later launches handed to this window.
+    handoffs: Option<mpsc::Receiver<Handoff>>,
     /// Looking for relays on the LAN (off unless [`SnapwireApp::start_discovery`] was called).
     discovery: Option<Discovery>,
     ctx: Arc<OnceLock<egui::Context>>,
@@ -127,21 +133,42 @@ impl SnapwireApp {
             hosting: Hosting::default(),
             sheet: None,
             attention: Attention::default(),
+            notifier: Arc::new(notify::Silent),
             viewer_generation: 0,
             connector: options.connector,
             picker: options.picker,
             pick: None,
+            handoffs: None,
             discovery: None,
             ctx,
             repaint,
             title: String::new(),
         };
+        app.room
+            .keep_outbox(app.paths.outbox_dir.clone(), Arc::clone(&app.repaint));
         match options.launch {
             Launch::ConnectView => {}
             Launch::Connect(target) => app.connect(target),
             Launch::Host { listen, name, room } => app.start_hosting(listen, name, room),
         }
         app
+    }
+
+    /// First run: fills an empty name with `name` (the system user's, from
+    /// [`crate::identity`]), so "Host a room" works with one click. A name
+    /// typed or remembered stays.
+    pub fn suggest_name(&mut self, name: Option<String>) {
+        if self.form.fields.name.trim().is_empty()
+            && let Some(name) = name
+        {
+            self.form.fields.name = name;
+        }
+    }
+
+    /// Takes the files later launches hand over ("Open with" while this
+    /// window runs): they go where [`SnapwireApp::open_files`] puts them.
+    pub fn accept_handoffs(&mut self, handoffs: mpsc::Receiver<Handoff>) {
+        self.handoffs = Some(handoffs);
     }
 
     /// Lists relays from `source` in the connect view, live, until the app ends.
@@ -215,6 +242,7 @@ impl SnapwireApp {
 
     /// Stops everything; the window is closing.
     pub fn shutdown(&mut self) {
+        self.room.close_outbox();
         self.room.stop();
         self.discovery = None;
         self.hosting.stop();
@@ -349,6 +377,10 @@ impl SnapwireApp {
             }
             Intent::DismissNotice => self.keep.notice = None,
             Intent::ShowGallery(on) => self.show_gallery = on,
+            Intent::Notifications(on) => {
+                self.form.fields.notifications = on;
+                self.save_settings();
+            }
         }
     }
 
@@ -361,6 +393,7 @@ impl SnapwireApp {
     /// Drains every worker; runs each frame, also while the window is hidden.
     pub fn logic(&mut self, ctx: &egui::Context) {
         let _ = self.ctx.set(ctx.clone());
+        self.textures.set_time(ctx.input(|i| i.time));
         if let Some(discovery) = &self.discovery {
             discovery.drain(&mut self.found);
         }
@@ -388,7 +421,20 @@ impl SnapwireApp {
             }
         }
 
+        let handed: Vec<Handoff> = self
+            .handoffs
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default();
+        for handoff in handed {
+            self.open_files(handoff.files, handoff.yes);
+            // The person just asked for this window.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+        }
+
         let drained = self.room.drain();
+        self.notify(ctx, &drained.arrived, &drained.texts);
         for key in drained.arrived {
             self.attention.image_arrived(key);
         }
@@ -422,6 +468,41 @@ impl SnapwireApp {
         // The status line counts down "reconnecting in N s".
         if matches!(self.room.model.conn, ConnState::Reconnecting { .. }) {
             ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        }
+    }
+
+    /// Desktop notes for what others sent, only while the window is in the
+    /// background and the "Notify" switch is on.
+    fn notify(&self, ctx: &egui::Context, images: &[EntryKey], texts: &[EntryKey]) {
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        if focused || !self.form.fields.notifications || (images.is_empty() && texts.is_empty()) {
+            return;
+        }
+        let model = &self.room.model;
+        let mut keys: Vec<EntryKey> = images.iter().chain(texts).copied().collect();
+        keys.sort_unstable();
+        let notes = keys
+            .into_iter()
+            .filter_map(|key| model.entry(key))
+            .filter_map(|entry| {
+                let title = entry.from.as_ref()?.name.clone();
+                match &entry.body {
+                    crate::state::Body::Text { text, .. } => Some(Note {
+                        title,
+                        body: text.chars().take(200).collect(),
+                        image: None,
+                    }),
+                    crate::state::Body::Image(image) => Some(Note {
+                        title,
+                        body: format!("sent a picture: {}", image.name()),
+                        image: image.bytes.clone(),
+                    }),
+                    crate::state::Body::Notice(_) => None,
+                }
+            })
+            .collect();
+        for note in notify::batch(notes) {
+            self.notifier.notify(note);
         }
     }
 
@@ -513,6 +594,7 @@ impl SnapwireApp {
             model: &self.room.model,
             pending: self.room.pending_count(),
             hosting: self.hosting.hosted.as_ref(),
+            notifications: self.form.fields.notifications,
         };
         let mut intents = ui::status::show(ui, &status);
         let images = self.viewable_keys();
@@ -554,6 +636,10 @@ impl SnapwireApp {
             }
         });
         ui::composer::drop_overlay(ui);
+        // An animated GIF on screen shows its next frame on time.
+        if let Some(next) = self.textures.take_wake() {
+            ui.ctx().request_repaint_after(next);
+        }
         self.dispatch_all(intents);
     }
 

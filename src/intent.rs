@@ -44,4 +44,6 @@ pub enum Intent {
     DismissNotice,
     /// The room's tabs: the gallery (true) or the timeline.
     ShowGallery(bool),
+    /// The status line's "Notify" switch: desktop notifications on or off.
+    Notifications(bool),
 }

@@ -5,8 +5,8 @@
 //! - [`app`]: the eframe app: drains the workers, calls the views, dispatches
 //!   what they return ([`intent::Intent`]). The room it shows is a
 //!   [`session::RoomSession`] (model, connection, send backlog, [`spill`]
-//!   policy); [`hosting`] runs a relay here ([`host`]); [`keep`] saves and
-//!   copies ([`export`], [`clipboard`]).
+//!   policy, the persisted [`outbox`]); [`hosting`] runs a relay here
+//!   ([`host`]); [`keep`] saves and copies ([`export`], [`clipboard`]).
 //! - [`ui`]: one file per view; each is a function of what it shows and its
 //!   own state, and returns intents. No view knows the app.
 //! - [`state`]: the pure model, driven by [`state::Event`]s (no I/O).
@@ -16,7 +16,7 @@
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
 //!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
-//!   [`attention`], [`icon`].
+//!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`].
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
@@ -31,15 +31,19 @@ pub mod export;
 pub mod host;
 pub mod hosting;
 pub mod icon;
+pub mod identity;
 pub mod intent;
 pub mod keep;
 pub mod look;
 pub mod media;
 pub mod net;
+pub mod notify;
+pub mod outbox;
 pub mod picker;
 pub mod repaint;
 pub mod session;
 pub mod settings;
+pub mod single_instance;
 pub mod spill;
 pub mod state;
 pub mod textures;

@@ -10,6 +10,8 @@ use snapwire_relay::protocol::validate;
 
 use crate::media::{self, Job, MediaWorker, SendOptions, Source};
 use crate::net::{Command, NetHandle, SendError};
+use crate::outbox::{self, Outbox, Waiting};
+use crate::repaint::Repaint;
 use crate::settings::{self, Target};
 use crate::spill::SpillPolicy;
 use crate::state::{Body, ConnState, EntryKey, Event, ImageState, Model, PreparedImage, now_ms};
@@ -24,6 +26,8 @@ const DEFAULT_MAX_TEXT_BYTES: u64 = 16 * 1024;
 pub struct Drained {
     /// Images from someone else, live (not history), that are now complete.
     pub arrived: Vec<EntryKey>,
+    /// Texts from someone else, live (not history).
+    pub texts: Vec<EntryKey>,
     /// Entries that left the timeline (their textures go with them).
     pub gone: Vec<EntryKey>,
     /// The per-frame budget ran out: more events wait.
@@ -41,6 +45,10 @@ pub struct RoomSession {
     /// Files given on the command line, sent once the room shows (`true`: without asking).
     pending_open: Option<(Vec<PathBuf>, bool)>,
     check_memory: bool,
+    /// Where unacknowledged items are kept across runs (`None`: in memory only).
+    outbox_root: Option<(PathBuf, Repaint)>,
+    /// This room's persisted outbox, while connected.
+    pub outbox: Option<Outbox>,
 }
 
 impl RoomSession {
@@ -53,21 +61,92 @@ impl RoomSession {
             backlog: VecDeque::new(),
             pending_open: None,
             check_memory: false,
+            outbox_root: None,
+            outbox: None,
         }
+    }
+
+    /// Keeps items waiting to be sent below `root` (one directory per relay
+    /// and room) and sends what an earlier run left there.
+    pub fn keep_outbox(&mut self, root: PathBuf, repaint: Repaint) {
+        self.outbox_root = Some((root, repaint));
     }
 
     /// A new connection: a fresh model for it (the old room's entries mean nothing there).
     pub fn start(&mut self, secret: &str, target: Target, net: NetHandle) {
         self.model = Model::new(validate::user_id(secret));
         self.model.conn = ConnState::Connecting { attempt: 0 };
+        self.outbox = self.outbox_root.as_ref().and_then(|(root, repaint)| {
+            let dir = outbox::room_dir(root, &target.url, &target.room);
+            Outbox::open(dir, std::sync::Arc::clone(repaint))
+                .map_err(|e| tracing::warn!(error = %e, "no outbox thread; waiting items live in memory only"))
+                .ok()
+        });
         self.net = Some(net);
         self.target = Some(target);
     }
 
-    /// Drops the connection (the worker stops with its handle).
+    /// Drops the connection (the worker stops with its handle); what waits stays on disk.
     pub fn stop(&mut self) {
         self.net = None;
         self.target = None;
+        // Written out before a new session of the same room reads the directory.
+        if let Some(outbox) = self.outbox.take() {
+            outbox.close(std::time::Duration::from_secs(2));
+        }
+    }
+
+    /// The app is closing: what waits is written out before it goes.
+    pub fn close_outbox(&mut self) {
+        if let Some(outbox) = self.outbox.take() {
+            outbox.close(std::time::Duration::from_secs(10));
+        }
+    }
+
+    /// What an earlier run left unsent: back in the timeline as waiting, and
+    /// handed to the worker first, with the same ids.
+    fn restore(&mut self) {
+        let Some(waiting) = self.outbox.as_mut().and_then(Outbox::take_loaded) else {
+            return;
+        };
+        for item in waiting {
+            if self.model.by_local_id(item.id()).is_some() {
+                continue;
+            }
+            match item {
+                Waiting::Text { id, ts, text } => {
+                    self.model.add_own_text(&id, &text, ts);
+                    let _ = self.command(Command::SendText { id, text });
+                }
+                Waiting::Image { id, ts, image } => {
+                    self.model.add_own_image(&id, &image.meta.name, ts);
+                    self.model.apply(Event::Prepared {
+                        id: id.clone(),
+                        result: Ok(image.clone()),
+                    });
+                    let _ = self.command(Command::SendImage { id, image });
+                }
+            }
+        }
+    }
+
+    /// Forgets `id` in the outbox once it no longer waits: acknowledged,
+    /// failed for good, cancelled, or gone.
+    fn settle(&mut self, id: &str) {
+        let Some(outbox) = self.outbox.as_mut() else {
+            return;
+        };
+        let waiting = self.model.by_local_id(id).is_some_and(|e| {
+            e.pending()
+                && match &e.body {
+                    Body::Image(i) => i.state.in_flight(),
+                    Body::Text { failed, .. } => failed.is_none(),
+                    Body::Notice(_) => false,
+                }
+        });
+        if !waiting {
+            outbox.remove(id);
+        }
     }
 
     pub fn max_image_bytes(&self) -> u64 {
@@ -90,9 +169,10 @@ impl RoomSession {
         match (result, id) {
             (Err(why), Some(id)) => {
                 self.model.apply(Event::SendFailed {
-                    id,
+                    id: id.clone(),
                     reason: why.to_string(),
                 });
+                self.settle(&id);
                 Ok(())
             }
             (result, _) => result,
@@ -113,7 +193,11 @@ impl RoomSession {
         }
         let id = settings::random_hex16()
             .map_err(|_| "Could not make an id for this message".to_owned())?;
-        self.model.add_own_text(&id, text, now_ms());
+        let ts = now_ms();
+        self.model.add_own_text(&id, text, ts);
+        if let Some(outbox) = self.outbox.as_mut() {
+            outbox.put_text(&id, ts, text);
+        }
         let _ = self.command(Command::SendText {
             id,
             text: text.to_owned(),
@@ -178,6 +262,10 @@ impl RoomSession {
             .and_then(|e| e.image())
             .is_some_and(|i| i.state == ImageState::Queued);
         if let (Some(image), true) = (image, accepted) {
+            if let Some(outbox) = self.outbox.as_mut() {
+                let ts = self.model.by_local_id(&id).map_or_else(now_ms, |e| e.ts);
+                outbox.put_image(&id, ts, &image);
+            }
             let _ = self.command(Command::SendImage { id, image });
         }
     }
@@ -208,6 +296,7 @@ impl RoomSession {
 
     /// Takes what the connection worker reported, up to the per-frame budget.
     pub fn drain(&mut self) -> Drained {
+        self.restore();
         let mut drained = Drained::default();
         for _ in 0..EVENTS_PER_FRAME {
             let Some(event) = self.net.as_mut().and_then(NetHandle::try_recv) else {
@@ -233,6 +322,15 @@ impl RoomSession {
         if matches!(event, Event::ImageComplete { .. }) {
             self.check_memory = true;
         }
+        let live_text = match &event {
+            Event::Text {
+                seq,
+                from,
+                history: false,
+                ..
+            } if from.id != self.model.my_id => Some(*seq),
+            _ => None,
+        };
         let removes = matches!(
             event,
             Event::Reconnecting { .. }
@@ -248,7 +346,20 @@ impl RoomSession {
         } else {
             Vec::new()
         };
+        let settles = match &event {
+            Event::Ack { id, .. }
+            | Event::SendFailed { id, .. }
+            | Event::UploadCancelled { id }
+            | Event::RelayError { id: Some(id), .. } => Some(id.clone()),
+            _ => None,
+        };
         self.model.apply(event);
+        if let Some(id) = settles {
+            self.settle(&id);
+        }
+        if let Some(entry) = live_text.and_then(|seq| self.model.by_seq(seq)) {
+            drained.texts.push(entry.key);
+        }
         if let Some(key) = arriving
             && self
                 .model
@@ -268,9 +379,17 @@ impl RoomSession {
     }
 
     /// Files from "Open with Snapwire", kept until the room shows.
+    /// (Added to any still waiting; asked about unless every batch said `yes`.)
     pub fn open_later(&mut self, paths: Vec<PathBuf>, yes: bool) {
-        if !paths.is_empty() {
-            self.pending_open = Some((paths, yes));
+        if paths.is_empty() {
+            return;
+        }
+        match self.pending_open.as_mut() {
+            Some((waiting, all_yes)) => {
+                waiting.extend(paths);
+                *all_yes &= yes;
+            }
+            None => self.pending_open = Some((paths, yes)),
         }
     }
 

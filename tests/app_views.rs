@@ -50,6 +50,7 @@ fn the_status_line_asks_to_leave_and_to_dismiss_an_error() {
             model,
             pending: 0,
             hosting: None,
+            notifications: true,
         };
         ui::status::show(ui, &input)
     });

@@ -351,11 +351,12 @@ async fn with_one_stalled_receiver_only_it_lags_and_the_others_finish() {
         assert_eq!(lagging_cancels, 0, "a reader was never lagging");
         assert_eq!(order, acked);
     }
-    assert_eq!(
-        metric(addr, "snapwire_lagging_total").await,
-        1,
-        "the stalled receiver, once"
-    );
+    // Only the stalled one lagged (every reader saw 0 lagging cancels above). It may
+    // lag more than once: after its first lag the feeder fills the socket buffers
+    // the kernel still gives it (several MB on loopback), it can catch up with the
+    // room, go live, and lag again on the next burst; each time it loses nothing.
+    let lagged = metric(addr, "snapwire_lagging_total").await;
+    assert!(lagged >= 1, "the stalled receiver lagged ({lagged})");
     // It reads now, and has every image once, in seq order.
     let (order, done, _) = read_images(&mut stalled, 3 * count).await;
     assert_eq!(order, acked);

@@ -104,6 +104,8 @@ pub struct Decoded {
     pub image: egui::ColorImage,
     /// Size of the full image, for aspect ratio and the viewer's zoom.
     pub full: [u32; 2],
+    /// Every frame of an animated GIF (the first is `image` again); empty for a still.
+    pub frames: Vec<super::animation::Frame>,
 }
 
 /// Decodes and scales so neither side exceeds `max_side` pixels: the
@@ -112,6 +114,16 @@ pub struct Decoded {
 pub fn decode_for_display(bytes: &[u8], max_side: u32) -> Result<Decoded, DecodeError> {
     let img = decode(bytes)?;
     let full = [img.width(), img.height()];
+    if ImageFormat::sniff(bytes) == Some(ImageFormat::Gif)
+        && let Some(frames) = super::animation::gif_frames(bytes, max_side)?
+        && let Some(first) = frames.first()
+    {
+        return Ok(Decoded {
+            image: first.image.clone(),
+            full,
+            frames,
+        });
+    }
     let img = if img.width() > max_side || img.height() > max_side {
         img.thumbnail(max_side, max_side)
     } else {
@@ -125,7 +137,11 @@ pub fn decode_for_display(bytes: &[u8], max_side: u32) -> Result<Decoded, Decode
         }
         other => egui::ColorImage::from_rgba_unmultiplied(size, other.to_rgba8().as_raw()),
     };
-    Ok(Decoded { image, full })
+    Ok(Decoded {
+        image,
+        full,
+        frames: Vec::new(),
+    })
 }
 
 /// The full image as RGBA rows, 8 bits per channel, unpremultiplied (the clipboard's form).

@@ -1,8 +1,10 @@
 //! Image work that must never run on the UI thread, in one pipeline:
-//! [`codec`] (every decode and encode, with limits; a leaf), [`privacy`]
+//! [`codec`] (every decode and encode, with limits; a leaf; GIF frames in
+//! [`animation`]), [`privacy`]
 //! (metadata removal and "Smaller"), [`prepare`] (checking and hashing what
 //! we send), and [`worker`] (the threads that run all of it and report back).
 
+pub mod animation;
 pub mod codec;
 pub mod prepare;
 pub mod privacy;

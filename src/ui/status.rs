@@ -17,6 +17,8 @@ pub struct StatusInput<'a> {
     pub pending: usize,
     /// The relay this computer hosts, if any.
     pub hosting: Option<&'a Hosted>,
+    /// Desktop notifications while in the background (the "Notify" switch).
+    pub notifications: bool,
 }
 
 /// The connection state as one line of words.
@@ -71,6 +73,14 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
                 };
                 if ui.button(leave).clicked() {
                     intents.push(Intent::Leave);
+                }
+                let mut notify = input.notifications;
+                if ui
+                    .checkbox(&mut notify, "Notify")
+                    .on_hover_text("Desktop notifications for new pictures and texts while this window is in the background")
+                    .changed()
+                {
+                    intents.push(Intent::Notifications(notify));
                 }
                 let pending = input.pending;
                 if pending > 0 && input.model.conn != ConnState::Connected {

@@ -35,6 +35,8 @@ pub struct Viewer {
     pub pan: Vec2,
     /// The full-resolution texture, once decoded.
     pub full: Option<(egui::TextureHandle, [u32; 2])>,
+    /// An animated GIF's frames at full size (played over `full`).
+    pub animated: Option<crate::textures::Animated>,
     pub error: Option<String>,
     /// Tells the worker's answer for this opening from a stale one.
     pub generation: u64,
@@ -53,6 +55,7 @@ impl Viewer {
             zoom: None,
             pan: Vec2::ZERO,
             full: None,
+            animated: None,
             error: None,
             generation,
             requested: false,
@@ -76,6 +79,8 @@ impl Viewer {
         }
         match result {
             Ok(full) => {
+                let now = ctx.input(|i| i.time);
+                self.animated = crate::textures::Animated::upload(ctx, "viewer", full.frames, now);
                 let texture = ctx.load_texture("viewer", full.image, egui::TextureOptions::LINEAR);
                 self.full = Some((texture, full.full));
             }
@@ -328,7 +333,14 @@ pub fn show(
         let rect = Rect::from_center_size(view.center() + viewer.pan, shown);
         let painter = ui.painter_at(view);
         let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-        let texture = viewer.full.as_ref().map(|(t, _)| t.id()).or(fallback);
+        let playing = viewer.animated.as_ref().map(|a| {
+            let (frame, next) = a.at(ui.input(|i| i.time));
+            ui.ctx().request_repaint_after(next);
+            frame.id()
+        });
+        let texture = playing
+            .or_else(|| viewer.full.as_ref().map(|(t, _)| t.id()))
+            .or(fallback);
         match texture {
             Some(id) => {
                 painter.image(id, rect, uv, Color32::WHITE);
