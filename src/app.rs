@@ -17,9 +17,8 @@ use crate::discovery::{Discovery, FoundList, SourceMaker};
 use crate::hosting::Hosting;
 use crate::intent::Intent;
 use crate::keep::{self, Keeper};
-use crate::media::{self, Done, FullRequest, MediaWorker, SendOptions, Source, TexKey};
-use crate::net::NetHandle;
-use crate::notify::{self, Note, Notifier};
+use crate::media::{self, Done, MediaWorker, SendOptions, Source, TexKey};
+use crate::notify::{self, Notifier};
 use crate::picker::{self, FilePicker};
 use crate::repaint::Repaint;
 use crate::session::RoomSession;
@@ -32,27 +31,7 @@ use crate::ui::{send_sheet::SendSheet, timeline::TimelineState, viewer::Viewer};
 
 pub use crate::spill::MEMORY_BUDGET;
 
-/// Makes the connection for a target (the real worker, or a test's fake).
-pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
-
-pub struct AppOptions {
-    pub paths: Paths,
-    pub launch: Launch,
-    pub picker: Arc<dyn FilePicker>,
-    pub connector: Connector,
-}
-
-impl AppOptions {
-    /// The real thing: rfd dialogs and the network worker.
-    pub fn native(paths: Paths, launch: Launch) -> Self {
-        Self {
-            paths,
-            launch,
-            picker: Arc::new(picker::RfdPicker),
-            connector: Box::new(NetHandle::spawn),
-        }
-    }
-}
+pub use crate::options::{AppOptions, Connector};
 
 pub enum View {
     Connect,
@@ -100,14 +79,7 @@ pub struct SnapwireApp {
 impl SnapwireApp {
     pub fn new(options: AppOptions) -> Self {
         let ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
-        let repaint: Repaint = {
-            let ctx = Arc::clone(&ctx);
-            Arc::new(move || {
-                if let Some(ctx) = ctx.get() {
-                    ctx.request_repaint();
-                }
-            })
-        };
+        let repaint = crate::repaint::of_context(Arc::clone(&ctx));
         let saved = settings::load(&options.paths.settings_file);
         let secret =
             settings::load_or_create_secret(&options.paths.secret_file).unwrap_or_else(|e| {
@@ -411,13 +383,7 @@ impl SnapwireApp {
             self.pick = None;
             match answer {
                 Some(paths) if !paths.is_empty() => self.open_sheet(paths),
-                _ => {
-                    self.composer.hint = Some(
-                        "No images chosen. If no file dialog appeared, drag images onto this \
-                         window or paste them with Ctrl+V."
-                            .into(),
-                    );
-                }
+                _ => self.composer.hint = Some(picker::NOTHING_PICKED.into()),
             }
         }
 
@@ -478,29 +444,9 @@ impl SnapwireApp {
         if focused || !self.form.fields.notifications || (images.is_empty() && texts.is_empty()) {
             return;
         }
-        let model = &self.room.model;
         let mut keys: Vec<EntryKey> = images.iter().chain(texts).copied().collect();
         keys.sort_unstable();
-        let notes = keys
-            .into_iter()
-            .filter_map(|key| model.entry(key))
-            .filter_map(|entry| {
-                let title = entry.from.as_ref()?.name.clone();
-                match &entry.body {
-                    crate::state::Body::Text { text, .. } => Some(Note {
-                        title,
-                        body: text.chars().take(200).collect(),
-                        image: None,
-                    }),
-                    crate::state::Body::Image(image) => Some(Note {
-                        title,
-                        body: format!("sent a picture: {}", image.name()),
-                        image: image.bytes.clone(),
-                    }),
-                    crate::state::Body::Notice(_) => None,
-                }
-            })
-            .collect();
+        let notes = notify::notes_for(&self.room.model, &keys);
         for note in notify::batch(notes) {
             self.notifier.notify(note);
         }
@@ -530,25 +476,12 @@ impl SnapwireApp {
 
     /// The open viewer's full-resolution decode, asked for once per image.
     fn request_full(&mut self, ctx: &egui::Context) {
-        let Some(viewer) = self.viewer.as_mut().filter(|v| !v.requested) else {
-            return;
-        };
-        let Some(data) = self
-            .room
-            .model
-            .entry(viewer.key)
-            .and_then(media::entry_data)
-        else {
-            viewer.error = Some("this image is not here (any more)".into());
-            return;
-        };
-        viewer.requested = true;
-        self.media.request_full(FullRequest {
-            generation: viewer.generation,
-            key: viewer.key,
-            data,
-            max_side: ctx.input(|i| i.max_texture_side).max(1) as u32,
-        });
+        let max_side = ctx.input(|i| i.max_texture_side).max(1) as u32;
+        if let Some(viewer) = self.viewer.as_mut()
+            && let Some(request) = viewer.full_request(&self.room.model, max_side)
+        {
+            self.media.request_full(request);
+        }
     }
 
     fn update_title(&mut self, ctx: &egui::Context) {

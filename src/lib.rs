@@ -15,7 +15,7 @@
 //!   removal and "Smaller" ([`media::privacy`]), preparing what we send, and
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
-//!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
+//!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`], [`options`],
 //!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`].
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
@@ -38,6 +38,7 @@ pub mod look;
 pub mod media;
 pub mod net;
 pub mod notify;
+pub mod options;
 pub mod outbox;
 pub mod picker;
 pub mod repaint;

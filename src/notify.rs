@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::state::{Body, EntryKey, Model};
+
 /// Notes shown for one batch of arrivals; more become one "and N more".
 pub const MAX_PER_BATCH: usize = 3;
 /// Notes waiting for the desktop thread; more are dropped (the title still counts).
@@ -29,6 +31,30 @@ pub struct Note {
     pub body: String,
     /// The picture, for a thumbnail where the platform shows one.
     pub image: Option<Bytes>,
+}
+
+/// The notes for these entries of the room (texts and pictures of others;
+/// notices and our own items have no sender and give none), in `keys` order.
+pub fn notes_for(model: &Model, keys: &[EntryKey]) -> Vec<Note> {
+    keys.iter()
+        .filter_map(|key| model.entry(*key))
+        .filter_map(|entry| {
+            let title = entry.from.as_ref()?.name.clone();
+            match &entry.body {
+                Body::Text { text, .. } => Some(Note {
+                    title,
+                    body: text.chars().take(200).collect(),
+                    image: None,
+                }),
+                Body::Image(image) => Some(Note {
+                    title,
+                    body: format!("sent a picture: {}", image.name()),
+                    image: image.bytes.clone(),
+                }),
+                Body::Notice(_) => None,
+            }
+        })
+        .collect()
 }
 
 /// Shows notes. Must not block: the app calls it on the UI thread.

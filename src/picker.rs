@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::mpsc;
 
+/// What the composer says when the dialog gave nothing: cancelled, or no dialog
+/// could be shown at all (no portal and no zenity), which looks the same.
+pub const NOTHING_PICKED: &str = "No images chosen. If no file dialog appeared, drag images \
+    onto this window or paste them with Ctrl+V.";
+
 /// The answer of a picker: the chosen files, or `None` when the person
 /// cancelled or no dialog could be shown.
 pub type PickFuture = Pin<Box<dyn Future<Output = Option<Vec<PathBuf>>> + Send>>;

@@ -15,8 +15,8 @@ use egui::{Color32, Key, Modifiers, Rect, RichText, Sense, Vec2, pos2, vec2};
 use crate::intent::Intent;
 use crate::keep::Activity;
 use crate::look::{ERROR_COLOR, format_time, human_size, user_color};
-use crate::media::{Data, MediaWorker, TexKey};
-use crate::state::{Entry, EntryKey};
+use crate::media::{Data, FullRequest, MediaWorker, TexKey};
+use crate::state::{Entry, EntryKey, Model};
 use crate::textures::{Look, TextureCache};
 
 /// Zoom bounds, as physical pixels per image pixel.
@@ -102,6 +102,27 @@ impl Viewer {
             None => format!("Zoom: {percent}% (fit)"),
             Some(_) => format!("Zoom: {percent}%"),
         }
+    }
+}
+
+impl Viewer {
+    /// The full-resolution decode to ask the media worker for, once per opening;
+    /// an image that is gone from the room says so instead.
+    pub fn full_request(&mut self, model: &Model, max_side: u32) -> Option<FullRequest> {
+        if self.requested {
+            return None;
+        }
+        let Some(data) = model.entry(self.key).and_then(crate::media::entry_data) else {
+            self.error = Some("this image is not here (any more)".into());
+            return None;
+        };
+        self.requested = true;
+        Some(FullRequest {
+            generation: self.generation,
+            key: self.key,
+            data,
+            max_side,
+        })
     }
 }
 
