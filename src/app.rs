@@ -1,29 +1,36 @@
-//! The eframe app: owns the model, the network worker, the image workers and
-//! the texture cache. `logic` drains every channel (it runs even while the
-//! window is hidden); `ui` draws the current view and turns clicks into
-//! commands. Nothing here blocks: files, dialogs, hashing, decoding and the
-//! hosted relay's start all happen on other threads.
+//! The eframe app. `logic` drains every worker (it runs even while the window
+//! is hidden); `ui` calls the views, each of which returns what the person
+//! asked for; [`SnapwireApp::dispatch`] is the one place an
+//! [`Intent`] becomes work. The room itself lives in [`RoomSession`],
+//! hosting in [`Hosting`], saving and copying in [`Keeper`], image work on
+//! the [`MediaWorker`]. Nothing here blocks: files, dialogs, hashing,
+//! decoding and the hosted relay's start all happen on other threads.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, mpsc};
 
 use snapwire_relay::protocol::validate;
 
+use crate::attention::Attention;
 use crate::cli::Launch;
-use crate::host::{self, Hosted};
-use crate::media::{self, Done, Job, MediaWorker, Source, TexKey};
-use crate::net::{Command, NetHandle, Repaint};
+use crate::discovery::{Discovery, FoundList, SourceMaker};
+use crate::hosting::Hosting;
+use crate::intent::Intent;
+use crate::keep::{self, Keeper};
+use crate::media::{self, Done, FullRequest, MediaWorker, SendOptions, Source, TexKey};
+use crate::net::NetHandle;
+use crate::notify::{self, Note, Notifier};
 use crate::picker::{self, FilePicker};
-use crate::settings::{self, FormErrors, Paths, Settings, Target};
-use crate::state::{Body, EntryKey, Event, ImageState, Model, now_ms};
+use crate::repaint::Repaint;
+use crate::session::RoomSession;
+use crate::settings::{self, Paths, Target};
+use crate::single_instance::Handoff;
+use crate::state::{ConnState, EntryKey};
 use crate::textures::TextureCache;
-use crate::ui;
+use crate::ui::{self, composer::Composer, connect::ConnectForm, gallery::GalleryState};
+use crate::ui::{send_sheet::SendSheet, timeline::TimelineState, viewer::Viewer};
 
-/// Received images held in memory beyond this are written to a cache
-/// directory (oldest first) and read back only to decode what is on screen.
-pub const MEMORY_BUDGET: usize = 128 * 1024 * 1024;
+pub use crate::spill::MEMORY_BUDGET;
 
 /// Makes the connection for a target (the real worker, or a test's fake).
 pub type Connector = Box<dyn FnMut(Target, String, Repaint) -> anyhow::Result<NetHandle>>;
@@ -42,36 +49,9 @@ impl AppOptions {
             paths,
             launch,
             picker: Arc::new(picker::RfdPicker),
-            connector: Box::new(|target, secret, repaint| {
-                NetHandle::spawn(target, secret, repaint)
-            }),
+            connector: Box::new(NetHandle::spawn),
         }
     }
-}
-
-/// The connect view's state.
-#[derive(Default)]
-pub struct ConnectForm {
-    pub fields: Settings,
-    pub errors: FormErrors,
-    /// Set once Connect was pressed: from then on errors update as you type.
-    pub tried: bool,
-    pub host_error: Option<String>,
-    pub hosting_starting: bool,
-    /// Relays seen on the LAN (empty while discovery is off).
-    pub found: crate::discovery::FoundList,
-    /// A found relay that needs a token: the form asks for it before joining.
-    pub token_for: Option<String>,
-    /// The app icon, shown above the form (uploaded once).
-    pub icon: Option<egui::TextureHandle>,
-}
-
-/// What the room view needs besides the model.
-pub struct RoomView {
-    pub timeline: ui::timeline::TimelineState,
-    pub composer: String,
-    /// A short message under the composer (no dialog, too long…).
-    pub hint: Option<String>,
 }
 
 pub enum View {
@@ -82,47 +62,39 @@ pub enum View {
 pub struct SnapwireApp {
     pub paths: Paths,
     pub secret: String,
-    pub form: ConnectForm,
     pub view: View,
-    pub model: Model,
-    pub room: RoomView,
+    pub form: ConnectForm,
+    /// Relays seen on the LAN (empty while discovery is off).
+    pub found: FoundList,
+    pub room: RoomSession,
+    pub timeline: TimelineState,
+    pub composer: Composer,
     pub textures: TextureCache,
     pub media: MediaWorker,
-    /// Viewer, gallery, saving and copying.
-    pub keep: crate::keep::Keep,
-    pub target: Option<Target>,
-    net: Option<NetHandle>,
+    pub viewer: Option<Viewer>,
+    pub gallery: GalleryState,
+    /// The room shows the gallery instead of the timeline.
+    pub show_gallery: bool,
+    /// Saving and copying.
+    pub keep: Keeper,
+    pub hosting: Hosting,
+    /// Files waiting for "Send" on the send sheet.
+    pub sheet: Option<SendSheet>,
+    /// Images from others that arrived while the window was unfocused.
+    pub attention: Attention,
+    /// Shows desktop notifications (silent unless set; tests put a fake here).
+    pub notifier: Arc<dyn Notifier>,
+    viewer_generation: u64,
     connector: Connector,
     picker: Arc<dyn FilePicker>,
     pick: Option<mpsc::Receiver<Option<Vec<PathBuf>>>>,
-    pub hosting: Option<Hosted>,
-    host_start: Option<mpsc::Receiver<Result<Hosted, String>>>,
-    host_identity: Option<(String, String)>,
-    /// Jobs the media queue had no room for yet.
-    backlog: VecDeque<Job>,
-    /// Where images beyond [`MEMORY_BUDGET`] go; removed when the app ends.
-    spill_dir: Option<tempfile::TempDir>,
-    /// Images being written to the cache, with their sizes (still in memory until done).
-    spilling: HashMap<EntryKey, usize>,
-    /// Set when the cache cannot be written: then everything stays in memory.
-    spill_broken: bool,
-    check_memory: bool,
-    /// Bytes of received images kept in memory (default [`MEMORY_BUDGET`]).
-    pub memory_budget: usize,
+    /// Files later launches handed to this window.
+    handoffs: Option<mpsc::Receiver<Handoff>>,
+    /// Looking for relays on the LAN (off unless [`SnapwireApp::start_discovery`] was called).
+    discovery: Option<Discovery>,
     ctx: Arc<OnceLock<egui::Context>>,
     repaint: Repaint,
     title: String,
-    /// Looking for relays on the LAN (off unless [`SnapwireApp::start_discovery`] was called).
-    discovery: Option<crate::discovery::Discovery>,
-    /// Files waiting for "Send" on the send sheet.
-    pub sheet: Option<ui::send_sheet::SendSheet>,
-    /// Files given on the command line, sent once the room shows (`true`: without asking).
-    pending_open: Option<(Vec<PathBuf>, bool)>,
-    /// Images from others that arrived while the window was unfocused.
-    pub attention: crate::attention::Attention,
-    /// Announce a hosted room on the LAN (the binary turns it on unless `--no-discovery`).
-    pub advertise: bool,
-    advertiser: Option<snapwire_relay::discovery::Advertiser>,
 }
 
 impl SnapwireApp {
@@ -144,46 +116,36 @@ impl SnapwireApp {
                 settings::random_hex16().unwrap_or_else(|_| "0".repeat(32))
             });
         let mut app = Self {
-            model: Model::new(validate::user_id(&secret)),
+            room: RoomSession::new(validate::user_id(&secret)),
             paths: options.paths,
             secret,
-            form: ConnectForm {
-                fields: saved,
-                ..ConnectForm::default()
-            },
             view: View::Connect,
-            room: RoomView {
-                timeline: ui::timeline::TimelineState::default(),
-                composer: String::new(),
-                hint: None,
-            },
+            form: ConnectForm::new(saved),
+            found: FoundList::default(),
+            timeline: TimelineState::default(),
+            composer: Composer::default(),
             textures: TextureCache::default(),
             media: MediaWorker::spawn(Arc::clone(&repaint)),
-            keep: crate::keep::Keep::default(),
-            target: None,
-            net: None,
+            viewer: None,
+            gallery: GalleryState::default(),
+            show_gallery: false,
+            keep: Keeper::default(),
+            hosting: Hosting::default(),
+            sheet: None,
+            attention: Attention::default(),
+            notifier: Arc::new(notify::Silent),
+            viewer_generation: 0,
             connector: options.connector,
             picker: options.picker,
             pick: None,
-            hosting: None,
-            host_start: None,
-            host_identity: None,
-            backlog: VecDeque::new(),
-            spill_dir: None,
-            spilling: HashMap::new(),
-            spill_broken: false,
-            check_memory: false,
-            memory_budget: MEMORY_BUDGET,
+            handoffs: None,
+            discovery: None,
             ctx,
             repaint,
             title: String::new(),
-            discovery: None,
-            sheet: None,
-            pending_open: None,
-            attention: crate::attention::Attention::new(),
-            advertise: false,
-            advertiser: None,
         };
+        app.room
+            .keep_outbox(app.paths.outbox_dir.clone(), Arc::clone(&app.repaint));
         match options.launch {
             Launch::ConnectView => {}
             Launch::Connect(target) => app.connect(target),
@@ -192,12 +154,26 @@ impl SnapwireApp {
         app
     }
 
+    /// First run: fills an empty name with `name` (the system user's, from
+    /// [`crate::identity`]), so "Host a room" works with one click. A name
+    /// typed or remembered stays.
+    pub fn suggest_name(&mut self, name: Option<String>) {
+        if self.form.fields.name.trim().is_empty()
+            && let Some(name) = name
+        {
+            self.form.fields.name = name;
+        }
+    }
+
+    /// Takes the files later launches hand over ("Open with" while this
+    /// window runs): they go where [`SnapwireApp::open_files`] puts them.
+    pub fn accept_handoffs(&mut self, handoffs: mpsc::Receiver<Handoff>) {
+        self.handoffs = Some(handoffs);
+    }
+
     /// Lists relays from `source` in the connect view, live, until the app ends.
-    pub fn start_discovery(&mut self, source: crate::discovery::SourceMaker) {
-        self.discovery = Some(crate::discovery::Discovery::spawn(
-            source,
-            Arc::clone(&self.repaint),
-        ));
+    pub fn start_discovery(&mut self, source: SourceMaker) {
+        self.discovery = Some(Discovery::spawn(source, Arc::clone(&self.repaint)));
     }
 
     /// The window title as last set ("(3) Snapwire — room" while images wait unseen).
@@ -205,58 +181,46 @@ impl SnapwireApp {
         &self.title
     }
 
-    /// True while relays on the LAN are being looked for.
-    pub fn discovering(&self) -> bool {
-        self.discovery.is_some()
+    /// The images of the room that can be viewed and saved, oldest first.
+    pub fn viewable_keys(&self) -> Vec<EntryKey> {
+        let entries = &self.room.model.entries;
+        entries
+            .iter()
+            .filter(|e| media::entry_data(e).is_some())
+            .map(|e| e.key)
+            .collect()
     }
 
-    /// One click on a found relay: fill the address and join, or ask for its token first.
-    pub fn join_found(&mut self, relay: &crate::discovery::FoundRelay) {
-        let Some(address) = crate::discovery::typed_address(relay) else {
-            return;
-        };
-        if self.form.fields.server != address {
-            self.form.fields.token.clear();
-        }
-        self.form.fields.server = address;
-        if let Some(room) = crate::discovery::room_of(&relay.instance) {
-            self.form.fields.room = room;
-        }
-        if relay.needs_token && self.form.fields.token.trim().is_empty() {
-            self.form.token_for = Some(relay.instance.clone());
-            return;
-        }
-        self.form.token_for = None;
-        self.submit_form();
+    /// Files from "Open with Snapwire": the send sheet once the room shows, or
+    /// straight away with `yes` (`--yes`).
+    pub fn open_files(&mut self, paths: Vec<PathBuf>, yes: bool) {
+        self.room.open_later(paths, yes);
+    }
+
+    /// Shows the send sheet for `paths` (added to what it already lists).
+    pub fn open_sheet(&mut self, paths: Vec<PathBuf>) {
+        let mut all = self.sheet.take().map(|s| s.paths()).unwrap_or_default();
+        all.extend(paths);
+        self.sheet = Some(SendSheet::open(all, Arc::clone(&self.repaint)));
     }
 
     /// Starts talking to a relay and shows the room.
     pub fn connect(&mut self, target: Target) {
-        self.net = None;
-        self.model = Model::new(validate::user_id(&self.secret));
-        self.room.timeline = ui::timeline::TimelineState::default();
+        self.room.stop();
+        self.timeline = TimelineState::default();
         self.textures = TextureCache::default();
-        self.keep.reset();
+        // A new room: nothing of the old one stays open (its keys mean nothing now).
+        self.viewer = None;
+        self.gallery = GalleryState::default();
+        self.show_gallery = false;
         match (self.connector)(
             target.clone(),
             self.secret.clone(),
             Arc::clone(&self.repaint),
         ) {
             Ok(net) => {
-                // After "Leave", the form shows what we were connected with.
-                self.form.fields.name.clone_from(&target.name);
-                self.form.fields.room.clone_from(&target.room);
-                if self.host_identity.is_none() && self.hosting.is_none() {
-                    self.form.fields.server = target
-                        .url
-                        .trim_start_matches("ws://")
-                        .trim_end_matches("/ws")
-                        .to_owned();
-                    self.form.fields.token = target.token.clone().unwrap_or_default();
-                }
-                self.model.conn = crate::state::ConnState::Connecting { attempt: 0 };
-                self.net = Some(net);
-                self.target = Some(target);
+                self.form.remember(&target, self.hosting.active());
+                self.room.start(&self.secret, target, net);
                 self.view = View::Room;
             }
             Err(e) => {
@@ -266,17 +230,22 @@ impl SnapwireApp {
         }
     }
 
-    /// The connect button: validate, remember, connect.
-    pub fn submit_form(&mut self) {
-        self.form.tried = true;
-        match settings::validate_form(&self.form.fields) {
-            Ok(target) => {
-                self.form.errors = FormErrors::default();
-                self.save_settings();
-                self.connect(target);
-            }
-            Err(errors) => self.form.errors = errors,
+    /// Starts the relay off the UI thread; the room opens once it runs.
+    pub fn start_hosting(&mut self, listen: std::net::SocketAddr, name: String, room: String) {
+        let dir = self.paths.relay_dir.clone();
+        let repaint = Arc::clone(&self.repaint);
+        match self.hosting.start(listen, dir, name, room, repaint) {
+            Ok(()) => self.form.host_error = None,
+            Err(e) => self.form.host_error = Some(format!("Could not start hosting: {e}")),
         }
+    }
+
+    /// Stops everything; the window is closing.
+    pub fn shutdown(&mut self) {
+        self.room.close_outbox();
+        self.room.stop();
+        self.discovery = None;
+        self.hosting.stop();
     }
 
     fn save_settings(&self) {
@@ -285,273 +254,157 @@ impl SnapwireApp {
         }
     }
 
-    /// The host button: check name and room, then start the relay off the UI thread.
-    pub fn host_from_form(&mut self) {
-        self.form.tried = true;
-        let name = settings::check_name(&self.form.fields.name);
-        let room = settings::check_room(&self.form.fields.room);
-        self.form.errors = FormErrors {
-            server: None,
-            name: name.clone().err(),
-            room: room.clone().err(),
-        };
-        if let (Ok(name), Ok(room)) = (name, room) {
-            self.save_settings();
-            self.start_hosting(host::DEFAULT_LISTEN, name, room);
-        }
-    }
-
-    pub fn start_hosting(&mut self, listen: std::net::SocketAddr, name: String, room: String) {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let dir = self.paths.relay_dir.clone();
-        let repaint = Arc::clone(&self.repaint);
-        let spawned = std::thread::Builder::new()
-            .name("snapwire-host-start".into())
-            .spawn(move || {
-                let _ = tx.send(Hosted::start(listen, dir).map_err(|e| format!("{e:#}")));
-                repaint();
-            });
-        match spawned {
-            Ok(_) => {
-                self.form.hosting_starting = true;
-                self.form.host_error = None;
-                self.host_start = Some(rx);
-                self.host_identity = Some((name, room));
-            }
-            Err(e) => self.form.host_error = Some(format!("Could not start hosting: {e}")),
-        }
-    }
-
-    /// Back to the connect view (and stop hosting: others lose the room with it).
-    pub fn leave(&mut self) {
-        self.net = None;
-        self.target = None;
-        // Withdrawn with the room.
-        self.advertiser = None;
-        if let Some(hosted) = self.hosting.take() {
-            // Stopping waits for connections to close; not on the UI thread.
-            let _ = std::thread::Builder::new()
-                .name("snapwire-host-stop".into())
-                .spawn(move || hosted.stop());
-        }
-        self.view = View::Connect;
-    }
-
-    /// Stops everything; the window is closing.
-    pub fn shutdown(&mut self) {
-        self.net = None;
-        self.advertiser = None;
-        self.discovery = None;
-        if let Some(hosted) = self.hosting.take() {
-            hosted.stop();
-        }
-    }
-
-    fn max_image_bytes(&self) -> u64 {
-        self.model
-            .limits
-            .map_or(media::DEFAULT_MAX_IMAGE_BYTES, |l| l.max_image_bytes)
-    }
-
-    /// Files from "Open with Snapwire": the send sheet once the room shows, or
-    /// straight away with `yes` (`--yes`).
-    pub fn open_files(&mut self, paths: Vec<PathBuf>, yes: bool) {
-        if !paths.is_empty() {
-            self.pending_open = Some((paths, yes));
-        }
-    }
-
-    /// Shows the send sheet for `paths` (added to what it already lists).
-    pub fn open_sheet(&mut self, paths: Vec<PathBuf>) {
-        let mut all = self.sheet.take().map(|s| s.paths()).unwrap_or_default();
-        all.extend(paths);
-        self.sheet = Some(ui::send_sheet::SendSheet::open(
-            all,
-            Arc::clone(&self.repaint),
-        ));
-    }
-
-    /// "Send" on the sheet: its files with the chosen size and metadata options.
-    pub fn send_sheet(&mut self) {
-        let Some(sheet) = self.sheet.take() else {
-            return;
-        };
-        let options = media::SendOptions {
+    /// Originals, with metadata removed unless the setting keeps it.
+    fn send_options(&self, smaller: bool) -> SendOptions {
+        SendOptions {
             strip_metadata: !self.form.fields.keep_metadata,
-            smaller: sheet.smaller,
-        };
-        self.save_settings();
-        for path in sheet.paths() {
-            let name = path
-                .file_name()
-                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
-            self.send_source_with(&name, Source::File(path), options);
+            smaller,
         }
     }
 
-    /// Sends files: each gets its entry at once, and is read and hashed on a worker.
-    pub fn send_files(&mut self, paths: Vec<PathBuf>) {
+    fn send_source(&mut self, name: &str, source: Source, options: SendOptions) {
+        match self.room.send_source(name, source, options) {
+            Ok(()) => self.timeline.scroll_to_bottom = true,
+            Err(hint) => self.composer.hint = Some(hint),
+        }
+        self.room.flush(&self.media);
+    }
+
+    fn send_files(&mut self, paths: Vec<PathBuf>, options: SendOptions) {
         for path in paths {
             let name = path
                 .file_name()
                 .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
-            self.send_source(&name, Source::File(path));
+            self.send_source(&name, Source::File(path), options);
         }
     }
 
-    pub fn send_source(&mut self, name: &str, source: Source) {
-        let options = self.default_send_options();
-        self.send_source_with(name, source, options);
+    fn items(&self, keys: &[EntryKey]) -> Vec<crate::export::Item> {
+        keys.iter()
+            .filter_map(|k| keep::item(self.room.model.entry(*k)?))
+            .collect()
     }
 
-    /// Originals, with metadata removed unless the setting keeps it.
-    pub fn default_send_options(&self) -> media::SendOptions {
-        media::SendOptions {
-            strip_metadata: !self.form.fields.keep_metadata,
-            smaller: false,
-        }
+    fn open_viewer(&mut self, key: EntryKey) {
+        self.viewer_generation += 1;
+        self.viewer = Some(Viewer::new(key, self.viewer_generation));
     }
 
-    pub fn send_source_with(&mut self, name: &str, source: Source, options: media::SendOptions) {
-        let Ok(id) = settings::random_hex16() else {
-            self.room.hint = Some("Could not make an id for this item".into());
-            return;
-        };
-        self.model.add_own_image(&id, name, now_ms());
-        self.room.timeline.scroll_to_bottom = true;
-        let job = Job::Prepare {
-            id,
-            source,
-            max_bytes: self.max_image_bytes(),
-            options,
-        };
-        self.backlog.push_back(job);
-        self.flush_backlog();
-    }
-
-    fn flush_backlog(&mut self) {
-        while let Some(job) = self.backlog.pop_front() {
-            if let Err(job) = self.media.submit(job) {
-                self.backlog.push_front(job);
-                break;
-            }
-        }
-    }
-
-    /// Sends the composer's text, if there is any.
-    pub fn send_text(&mut self) {
-        let text = self.room.composer.trim_end().to_owned();
-        if text.trim().is_empty() {
-            return;
-        }
-        let limit = self.model.limits.map_or(16 * 1024, |l| l.max_text_bytes);
-        if text.len() as u64 > limit {
-            self.room.hint = Some(format!(
-                "This message is {} bytes; the relay takes at most {limit}",
-                text.len()
-            ));
-            return;
-        }
-        let Ok(id) = settings::random_hex16() else {
-            self.room.hint = Some("Could not make an id for this message".into());
-            return;
-        };
-        self.model.add_own_text(&id, &text, now_ms());
-        self.room.composer.clear();
-        self.room.hint = None;
-        self.room.timeline.scroll_to_bottom = true;
-        self.command(Command::SendText { id, text });
-    }
-
-    pub fn cancel(&mut self, id: &str) {
-        let preparing = self
-            .model
-            .by_local_id(id)
-            .and_then(|e| e.image())
-            .is_some_and(|i| i.state == ImageState::Preparing);
-        if preparing {
-            // Still on a worker: its result will be ignored.
-            self.model
-                .apply(Event::UploadCancelled { id: id.to_owned() });
-        } else {
-            self.command(Command::Cancel { id: id.to_owned() });
-        }
-    }
-
-    pub fn pick_files(&mut self) {
-        if self.pick.is_some() {
-            return;
-        }
-        self.room.hint = None;
-        self.pick = Some(picker::spawn_pick(
-            self.picker.as_ref(),
-            Arc::clone(&self.repaint),
-        ));
-    }
-
-    pub fn picking(&self) -> bool {
-        self.pick.is_some()
-    }
-
-    fn command(&mut self, command: Command) {
-        let id = match &command {
-            Command::SendText { id, .. } | Command::SendImage { id, .. } => Some(id.clone()),
-            Command::Cancel { .. } => None,
-        };
-        let result = match &self.net {
-            Some(net) => net.send(command),
-            None => Err("Not connected".to_owned()),
-        };
-        if let Err(why) = result {
-            match id {
-                Some(id) => self.model.apply(Event::RelayError {
-                    code: snapwire_relay::protocol::ErrorCode::RateLimited,
-                    message: why,
-                    id: Some(id),
-                }),
-                None => self.room.hint = Some(why),
-            }
-        }
-    }
-
-    /// Drains every channel; runs each frame, also while the window is hidden.
-    pub fn logic(&mut self, ctx: &egui::Context) {
-        let _ = self.ctx.set(ctx.clone());
-        if let Some(discovery) = &self.discovery {
-            discovery.drain(&mut self.form.found);
-        }
-
-        if let Some(rx) = &self.host_start
-            && let Ok(result) = rx.try_recv()
-        {
-            self.host_start = None;
-            self.form.hosting_starting = false;
-            let (name, room) = self.host_identity.take().unwrap_or_default();
-            match result {
-                Ok(hosted) => {
-                    if self.advertise && !hosted.bound.ip().is_loopback() {
-                        let instance = crate::discovery::instance_for(&name, &room);
-                        match crate::discovery::advertise(&instance, hosted.port) {
-                            Ok(advertiser) => self.advertiser = Some(advertiser),
-                            Err(e) => tracing::warn!(error = %e, "cannot announce the room"),
-                        }
-                    }
-                    let target = Target {
-                        url: hosted.local_url.clone(),
-                        name,
-                        room,
-                        token: None,
-                    };
-                    self.hosting = Some(hosted);
+    /// The one place a person's request becomes work.
+    pub fn dispatch(&mut self, intent: Intent) {
+        match intent {
+            Intent::Connect => {
+                if let Some(target) = self.form.check() {
+                    self.save_settings();
                     self.connect(target);
                 }
-                Err(e) => {
-                    self.view = View::Connect;
-                    self.form.host_error = Some(format!("Could not host a room: {e}"));
+            }
+            Intent::Host => {
+                if let Some((name, room)) = self.form.check_identity() {
+                    self.save_settings();
+                    self.start_hosting(crate::host::DEFAULT_LISTEN, name, room);
                 }
             }
+            Intent::JoinFound(relay) => {
+                if self.form.take_found(&relay) {
+                    self.dispatch(Intent::Connect);
+                }
+            }
+            Intent::Leave => {
+                self.room.stop();
+                // Others lose the room with it.
+                self.hosting.stop_in_background();
+                self.view = View::Connect;
+            }
+            Intent::DismissError => self.room.model.last_error = None,
+            Intent::PickFiles => {
+                if self.pick.is_none() {
+                    self.composer.hint = None;
+                    let repaint = Arc::clone(&self.repaint);
+                    self.pick = Some(picker::spawn_pick(self.picker.as_ref(), repaint));
+                }
+            }
+            Intent::SendText(text) => match self.room.send_text(&text) {
+                Ok(()) => {
+                    self.composer.text.clear();
+                    self.composer.hint = None;
+                    self.timeline.scroll_to_bottom = true;
+                }
+                Err(hint) => self.composer.hint = Some(hint),
+            },
+            Intent::OfferFiles(paths) => self.open_sheet(paths),
+            Intent::SendPasted(image) => {
+                let options = self.send_options(false);
+                self.send_source("pasted image.png", Source::Pasted(image), options);
+            }
+            Intent::SendSheet => {
+                if let Some(sheet) = self.sheet.take() {
+                    self.save_settings();
+                    let options = self.send_options(sheet.smaller);
+                    self.send_files(sheet.paths(), options);
+                }
+            }
+            Intent::CloseSheet => self.sheet = None,
+            Intent::Cancel(id) => {
+                if let Err(e) = self.room.cancel(&id) {
+                    self.composer.hint = Some(format!("Could not cancel: {e}"));
+                }
+            }
+            Intent::Open(key) => self.open_viewer(key),
+            // Dropping the viewer frees its texture.
+            Intent::CloseViewer => self.viewer = None,
+            Intent::Save(key) => {
+                if let Some(item) = self.items(&[key]).pop() {
+                    self.keep.save_one(item, Arc::clone(&self.repaint));
+                }
+            }
+            Intent::SaveMany(keys) => {
+                let items = self.items(&keys);
+                self.keep.save_many(items, Arc::clone(&self.repaint));
+            }
+            Intent::StopSaving => self.keep.stop_saving(),
+            Intent::CopyImage(key) => {
+                if let Some(item) = self.items(&[key]).pop() {
+                    let job = self.keep.copy_image(item);
+                    self.room.queue(job);
+                    self.room.flush(&self.media);
+                }
+            }
+            Intent::CopyText(text) => {
+                let job = self.keep.copy_text(text);
+                self.room.queue(job);
+                self.room.flush(&self.media);
+            }
+            Intent::DismissNotice => self.keep.notice = None,
+            Intent::ShowGallery(on) => self.show_gallery = on,
+            Intent::Notifications(on) => {
+                self.form.fields.notifications = on;
+                self.save_settings();
+            }
         }
+    }
 
+    fn dispatch_all(&mut self, intents: Vec<Intent>) {
+        for intent in intents {
+            self.dispatch(intent);
+        }
+    }
+
+    /// Drains every worker; runs each frame, also while the window is hidden.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        let _ = self.ctx.set(ctx.clone());
+        self.textures.set_time(ctx.input(|i| i.time));
+        if let Some(discovery) = &self.discovery {
+            discovery.drain(&mut self.found);
+        }
+        match self.hosting.poll() {
+            Some(Ok(target)) => self.connect(target),
+            Some(Err(e)) => {
+                self.view = View::Connect;
+                self.form.host_error = Some(format!("Could not host a room: {e:#}"));
+            }
+            None => {}
+        }
         if let Some(rx) = &self.pick
             && let Ok(answer) = rx.try_recv()
         {
@@ -559,7 +412,7 @@ impl SnapwireApp {
             match answer {
                 Some(paths) if !paths.is_empty() => self.open_sheet(paths),
                 _ => {
-                    self.room.hint = Some(
+                    self.composer.hint = Some(
                         "No images chosen. If no file dialog appeared, drag images onto this \
                          window or paste them with Ctrl+V."
                             .into(),
@@ -568,80 +421,146 @@ impl SnapwireApp {
             }
         }
 
-        // Bounded per frame so a flood of events never stalls drawing.
-        let mut budget = 2000;
-        while budget > 0 {
-            let Some(event) = self.net.as_mut().and_then(NetHandle::try_recv) else {
-                break;
-            };
-            budget -= 1;
-            self.apply_net_event(event);
-        }
-        if budget == 0 {
-            ctx.request_repaint();
+        let handed: Vec<Handoff> = self
+            .handoffs
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default();
+        for handoff in handed {
+            self.open_files(handoff.files, handoff.yes);
+            // The person just asked for this window.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
         }
 
+        let drained = self.room.drain();
+        self.notify(ctx, &drained.arrived, &drained.texts);
+        for key in drained.arrived {
+            self.attention.image_arrived(key);
+        }
+        for key in drained.gone {
+            self.textures.forget(TexKey::Full(key));
+            self.textures.forget(TexKey::Preview(key));
+        }
+        if drained.more {
+            ctx.request_repaint();
+        }
         while let Some(done) = self.media.try_recv() {
-            match done {
-                Done::Prepared {
-                    id,
-                    result,
-                    metadata,
-                } => {
-                    let image = result.as_ref().ok().cloned();
-                    self.model.apply(Event::Prepared {
-                        id: id.clone(),
-                        result,
-                    });
-                    if let Some(outcome) = metadata {
-                        self.model.set_note(&id, outcome.words());
-                    }
-                    let accepted = self
-                        .model
-                        .by_local_id(&id)
-                        .and_then(|e| e.image())
-                        .is_some_and(|i| i.state == ImageState::Queued);
-                    if let (Some(image), true) = (image, accepted) {
-                        self.command(Command::SendImage { id, image });
-                    }
-                }
-                Done::Decoded { key, result } => self.textures.finish(ctx, key, result),
-                Done::Spilled { key, result } => {
-                    self.spilling.remove(&key);
-                    match result {
-                        Ok(path) => self.model.spilled(key, path),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot write the image cache; keeping images in memory");
-                            self.spill_broken = true;
-                        }
-                    }
-                }
-            }
+            self.media_done(ctx, done);
         }
         if matches!(self.view, View::Room)
-            && let Some((paths, yes)) = self.pending_open.take()
+            && let Some((paths, yes)) = self.room.take_pending_open()
         {
             if yes {
-                self.send_files(paths);
+                let options = self.send_options(false);
+                self.send_files(paths, options);
             } else {
                 self.open_sheet(paths);
             }
         }
-        if std::mem::take(&mut self.check_memory) {
-            self.spill_over_budget();
+        self.request_full(ctx);
+        if self.keep.poll() {
+            // The progress bar moves without other events.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        self.keep_logic(ctx);
-        self.flush_backlog();
+        self.room.flush(&self.media);
+        self.update_title(ctx);
+        // The status line counts down "reconnecting in N s".
+        if matches!(self.room.model.conn, ConnState::Reconnecting { .. }) {
+            ctx.request_repaint_after(std::time::Duration::from_millis(500));
+        }
+    }
 
+    /// Desktop notes for what others sent, only while the window is in the
+    /// background and the "Notify" switch is on.
+    fn notify(&self, ctx: &egui::Context, images: &[EntryKey], texts: &[EntryKey]) {
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        if focused || !self.form.fields.notifications || (images.is_empty() && texts.is_empty()) {
+            return;
+        }
+        let model = &self.room.model;
+        let mut keys: Vec<EntryKey> = images.iter().chain(texts).copied().collect();
+        keys.sort_unstable();
+        let notes = keys
+            .into_iter()
+            .filter_map(|key| model.entry(key))
+            .filter_map(|entry| {
+                let title = entry.from.as_ref()?.name.clone();
+                match &entry.body {
+                    crate::state::Body::Text { text, .. } => Some(Note {
+                        title,
+                        body: text.chars().take(200).collect(),
+                        image: None,
+                    }),
+                    crate::state::Body::Image(image) => Some(Note {
+                        title,
+                        body: format!("sent a picture: {}", image.name()),
+                        image: image.bytes.clone(),
+                    }),
+                    crate::state::Body::Notice(_) => None,
+                }
+            })
+            .collect();
+        for note in notify::batch(notes) {
+            self.notifier.notify(note);
+        }
+    }
+
+    fn media_done(&mut self, ctx: &egui::Context, done: Done) {
+        match done {
+            Done::Prepared {
+                id,
+                result,
+                metadata,
+            } => self.room.prepared(id, result, metadata),
+            Done::Decoded { key, result } => self.textures.finish(ctx, key, result),
+            Done::Full {
+                generation,
+                key,
+                result,
+            } => {
+                if let Some(viewer) = self.viewer.as_mut() {
+                    viewer.take_full(ctx, generation, key, result);
+                }
+            }
+            Done::Spilled { key, result } => self.room.spilled(key, result),
+            Done::Copied(result) => self.keep.copied(result),
+        }
+    }
+
+    /// The open viewer's full-resolution decode, asked for once per image.
+    fn request_full(&mut self, ctx: &egui::Context) {
+        let Some(viewer) = self.viewer.as_mut().filter(|v| !v.requested) else {
+            return;
+        };
+        let Some(data) = self
+            .room
+            .model
+            .entry(viewer.key)
+            .and_then(media::entry_data)
+        else {
+            viewer.error = Some("this image is not here (any more)".into());
+            return;
+        };
+        viewer.requested = true;
+        self.media.request_full(FullRequest {
+            generation: viewer.generation,
+            key: viewer.key,
+            data,
+            max_side: ctx.input(|i| i.max_texture_side).max(1) as u32,
+        });
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
         if self.attention.set_focused(focused) {
             // Back to the window: show the first picture that arrived meanwhile.
             match self.attention.first_unseen.take() {
-                Some(key) => self.room.timeline.scroll_to = Some(key),
-                None => self.room.timeline.scroll_to_bottom = true,
+                Some(key) => self.timeline.scroll_to = Some(key),
+                None => self.timeline.scroll_to_bottom = true,
             }
         }
-        let title = match (&self.view, &self.model.room) {
+        let title = match (&self.view, &self.room.model.room) {
             (View::Room, Some(room)) => self.attention.title(&format!("Snapwire — {room}")),
             _ => "Snapwire".to_owned(),
         };
@@ -649,206 +568,102 @@ impl SnapwireApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
         }
-        // The status line counts down "reconnecting in N s".
-        if matches!(
-            self.model.conn,
-            crate::state::ConnState::Reconnecting { .. }
-        ) {
-            ctx.request_repaint_after(std::time::Duration::from_millis(500));
-        }
     }
 
-    /// Moves the oldest received images out of memory until what stays fits the budget.
-    fn spill_over_budget(&mut self) {
-        if self.spill_broken {
-            return;
-        }
-        let leaving: usize = self.spilling.values().sum();
-        let mut excess = self
-            .model
-            .bytes_in_memory()
-            .saturating_sub(leaving)
-            .saturating_sub(self.memory_budget);
-        if excess == 0 {
-            return;
-        }
-        if self.spill_dir.is_none() {
-            match tempfile::Builder::new()
-                .prefix("snapwire-images-")
-                .tempdir()
-            {
-                Ok(dir) => self.spill_dir = Some(dir),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no cache directory; keeping images in memory");
-                    self.spill_broken = true;
-                    return;
-                }
-            }
-        }
-        let Some(dir) = self.spill_dir.as_ref().map(|d| d.path().to_path_buf()) else {
-            return;
-        };
-        let candidates: Vec<(EntryKey, bytes::Bytes)> = self
-            .model
-            .entries
-            .iter()
-            .filter(|e| !self.spilling.contains_key(&e.key))
-            .filter_map(|e| {
-                let image = e.image()?;
-                (image.state == ImageState::Ready).then_some(())?;
-                Some((e.key, image.bytes.clone()?))
-            })
-            .collect();
-        for (key, bytes) in candidates {
-            if excess == 0 {
-                break;
-            }
-            excess = excess.saturating_sub(bytes.len());
-            self.spilling.insert(key, bytes.len());
-            self.backlog.push_back(Job::Spill {
-                key,
-                bytes,
-                path: dir.join(format!("{key}.img")),
-            });
-        }
-    }
-
-    fn apply_net_event(&mut self, event: Event) {
-        // An image from someone else, live (not history): counted while the window is away.
-        let arriving = match &event {
-            Event::ImageComplete { sid, .. } => self
-                .model
-                .entries
-                .iter()
-                .find(|e| e.sid == Some(*sid) && !e.own && !e.history)
-                .map(|e| e.key),
-            _ => None,
-        };
-        if matches!(event, Event::ImageComplete { .. }) {
-            self.check_memory = true;
-        }
-        // Entries that leave the timeline take their textures with them.
-        let before: Vec<_> = match &event {
-            Event::Reconnecting { .. }
-            | Event::Stopped { .. }
-            | Event::Welcome(_)
-            | Event::ImageComplete { .. }
-            | Event::ImageCancel { .. }
-            | Event::Ack { .. } => self.model.entries.iter().map(|e| e.key).collect(),
-            _ => Vec::new(),
-        };
-        self.model.apply(event);
-        if let Some(key) = arriving
-            && self
-                .model
-                .entry(key)
-                .and_then(|e| e.image())
-                .is_some_and(|i| i.state == ImageState::Ready)
-        {
-            self.attention.image_arrived(key);
-        }
-        if !before.is_empty() {
-            let now: std::collections::HashSet<_> =
-                self.model.entries.iter().map(|e| e.key).collect();
-            for key in before.into_iter().filter(|k| !now.contains(k)) {
-                self.textures.forget(TexKey::Full(key));
-                self.textures.forget(TexKey::Preview(key));
-            }
-        }
-    }
-
-    /// Files dropped on the window, images pasted, files copied and pasted.
-    fn take_dropped_and_pasted(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        let (images, paths) = ctx.input_mut(|i| {
-            let mut images = Vec::new();
-            let mut paths = Vec::new();
-            i.events.retain(|event| match event {
-                egui::Event::PasteImage(image) => {
-                    images.push(Arc::clone(image));
-                    false
-                }
-                egui::Event::Paste(text) => match picker::pasted_paths(text) {
-                    Some(found) => {
-                        paths.extend(found);
-                        false
-                    }
-                    None => true,
-                },
-                _ => true,
-            });
-            (images, paths)
-        });
-        if !dropped.is_empty() {
-            self.open_sheet(dropped);
-        }
-        if !paths.is_empty() {
-            self.open_sheet(paths);
-        }
-        for image in images {
-            self.send_source("pasted image.png", Source::Pasted(image));
-        }
-    }
-
-    /// Draws the current view.
+    /// Draws the current view and does what was asked in it.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        match self.view {
-            View::Connect => ui::connect::show(ui, self),
-            View::Room => {
-                self.take_dropped_and_pasted(ui.ctx());
-                match ui::send_sheet::show(ui, self) {
-                    Some(ui::send_sheet::Choice::Send) => self.send_sheet(),
-                    Some(ui::send_sheet::Choice::Close) => self.sheet = None,
-                    None => {}
-                }
-                if ui::viewer::show(ui, self) {
-                    return;
-                }
-                ui::status::show(ui, self);
-                crate::keep::tabs(ui, self);
-                ui::composer::show(ui, self);
-                egui::CentralPanel::default().show(ui, |ui| {
-                    if self.keep.show_gallery {
-                        ui::gallery::show(ui, self);
-                        return;
-                    }
-                    let actions = ui::timeline::show(
-                        ui,
-                        &self.model,
-                        &mut self.room.timeline,
-                        &mut self.textures,
-                        &self.media,
-                    );
-                    for action in actions {
-                        self.keep_action(action);
-                    }
-                });
-                ui::composer::drop_overlay(ui);
-            }
+        if matches!(self.view, View::Connect) {
+            let input = ui::connect::ConnectInput {
+                found: &self.found,
+                discovering: self.discovery.is_some(),
+                busy: self.hosting.starting(),
+            };
+            let intents = ui::connect::show(ui, &input, &mut self.form);
+            self.dispatch_all(intents);
+            return;
         }
+        self.dispatch_all(ui::composer::take_dropped_and_pasted(ui.ctx()));
+        if let Some(sheet) = self.sheet.as_mut() {
+            let intents = ui::send_sheet::show(ui, sheet, &mut self.form.fields.keep_metadata);
+            self.dispatch_all(intents);
+        }
+        if self.show_viewer(ui) {
+            return;
+        }
+        let status = ui::status::StatusInput {
+            model: &self.room.model,
+            pending: self.room.pending_count(),
+            hosting: self.hosting.hosted.as_ref(),
+            notifications: self.form.fields.notifications,
+        };
+        let mut intents = ui::status::show(ui, &status);
+        let images = self.viewable_keys();
+        let activity = self.keep.activity();
+        intents.extend(ui::tabs::show(
+            ui,
+            self.show_gallery,
+            images.len(),
+            &activity,
+        ));
+        intents.extend(ui::composer::show(
+            ui,
+            &mut self.composer,
+            self.pick.is_some(),
+        ));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.show_gallery {
+                let input = ui::gallery::GalleryInput {
+                    model: &self.room.model,
+                    keys: &images,
+                    saving: self.keep.save.is_some(),
+                };
+                let gallery = &mut self.gallery;
+                intents.extend(ui::gallery::show(
+                    ui,
+                    &input,
+                    gallery,
+                    &mut self.textures,
+                    &self.media,
+                ));
+            } else {
+                intents.extend(ui::timeline::show(
+                    ui,
+                    &self.room.model,
+                    &mut self.timeline,
+                    &mut self.textures,
+                    &self.media,
+                ));
+            }
+        });
+        ui::composer::drop_overlay(ui);
+        // An animated GIF on screen shows its next frame on time.
+        if let Some(next) = self.textures.take_wake() {
+            ui.ctx().request_repaint_after(next);
+        }
+        self.dispatch_all(intents);
     }
 
-    /// Our own entries not yet acked (shown in the status line while offline).
-    pub fn pending_count(&self) -> usize {
-        self.model
-            .entries
-            .iter()
-            .filter(|e| {
-                e.pending()
-                    && match &e.body {
-                        Body::Image(i) => i.state.in_flight(),
-                        Body::Text { failed, .. } => failed.is_none(),
-                        Body::Notice(_) => false,
-                    }
-            })
-            .count()
+    /// The viewer over the whole window, when one is open; false when none is.
+    fn show_viewer(&mut self, ui: &mut egui::Ui) -> bool {
+        let keys = self.viewable_keys();
+        let Some(viewer) = self.viewer.as_mut() else {
+            return false;
+        };
+        let entries = &self.room.model.entries;
+        let Some(row) = entries.iter().position(|e| e.key == viewer.key) else {
+            self.viewer = None;
+            return false;
+        };
+        let activity = self.keep.activity();
+        let input = ui::viewer::ViewerInput {
+            entry: &entries[row],
+            row,
+            keys: &keys,
+            activity: &activity,
+        };
+        let intents = ui::viewer::show(ui, &input, viewer, &mut self.textures, &self.media);
+        self.dispatch_all(intents);
+        true
     }
 }
 

@@ -5,13 +5,20 @@
 //! No desktop notification: notify-rust talks D-Bus through zbus, a large
 //! async stack of its own; the title count is what every window manager shows.
 
-/// The count of unseen images and the title that says it.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// The count of unseen images and the title that says it. It starts focused:
+/// a window that opens is looked at until the window manager says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attention {
     focused: bool,
     unseen: u32,
     /// The first image that arrived unseen (to bring into view on focus).
     pub first_unseen: Option<crate::state::EntryKey>,
+}
+
+impl Default for Attention {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Attention {
@@ -75,5 +82,10 @@ mod tests {
         assert!(a.set_focused(true), "came back to something new");
         assert_eq!(a.title("Snapwire — r"), "Snapwire — r");
         assert!(!a.set_focused(true));
+    }
+
+    #[test]
+    fn default_and_new_agree() {
+        assert_eq!(Attention::default(), Attention::new());
     }
 }

@@ -1,13 +1,9 @@
-//! Copying to the system clipboard: an image as pixels, a message as text.
-//! The app only knows the [`Clipboard`] trait (tests inject a fake); the real
-//! one is arboard. Copying an image decodes the original at full size and
-//! hands it to the platform (which may encode it again), so it runs on its own
-//! thread and reports back in words.
+//! The system clipboard behind a trait: an image as pixels, a message as
+//! text. The app only knows [`Clipboard`] (tests inject a fake); the real one
+//! is arboard. Copying runs on the media worker (an image is decoded at full
+//! size first), never on the UI thread.
 
-use std::sync::{Arc, Mutex, mpsc};
-
-use crate::media::Data;
-use crate::net::Repaint;
+use std::sync::Mutex;
 
 /// Pixels for the clipboard: RGBA, 8 bits per channel, unpremultiplied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,70 +58,5 @@ impl Clipboard for SystemClipboard {
                 bytes: std::borrow::Cow::Owned(image.rgba),
             })
         })
-    }
-}
-
-/// Decodes an image (with the usual limits) into clipboard pixels.
-pub fn clip_image(data: &Data) -> Result<ClipImage, String> {
-    let bytes = match data {
-        Data::Memory(bytes) => bytes.clone(),
-        Data::File(path) => std::fs::read(path)
-            .map(bytes::Bytes::from)
-            .map_err(|e| format!("its cached copy is unreadable: {e}"))?,
-    };
-    let image = crate::media::decode(&bytes)?.into_rgba8();
-    Ok(ClipImage {
-        width: image.width() as usize,
-        height: image.height() as usize,
-        rgba: image.into_raw(),
-    })
-}
-
-/// What to copy.
-pub enum Copy {
-    Text(String),
-    Image { name: String, data: Data },
-}
-
-/// One copy at a time on its own thread; the answer is a sentence for the window.
-pub struct CopyJob {
-    rx: mpsc::Receiver<Result<String, String>>,
-}
-
-impl CopyJob {
-    pub fn start(clipboard: Arc<dyn Clipboard>, what: Copy, repaint: Repaint) -> Self {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let spawned = std::thread::Builder::new()
-            .name("snapwire-copy".into())
-            .spawn(move || {
-                let result = match what {
-                    Copy::Text(text) => clipboard
-                        .set_text(&text)
-                        .map(|()| "Copied the text".to_owned())
-                        .map_err(|e| format!("Could not copy the text: {e}")),
-                    Copy::Image { name, data } => clip_image(&data)
-                        .and_then(|image| {
-                            let (w, h) = (image.width, image.height);
-                            clipboard.set_image(image).map(|()| (w, h))
-                        })
-                        .map(|(w, h)| format!("Copied {name} ({w}×{h}) as an image"))
-                        .map_err(|e| format!("Could not copy {name}: {e}")),
-                };
-                let _ = tx.send(result);
-                repaint();
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "could not start the copy thread");
-        }
-        Self { rx }
-    }
-
-    /// The result once done (a lost thread is an error).
-    pub fn try_finish(&self) -> Option<Result<String, String>> {
-        match self.rx.try_recv() {
-            Ok(result) => Some(result),
-            Err(mpsc::TryRecvError::Empty) => None,
-            Err(mpsc::TryRecvError::Disconnected) => Some(Err("Copying stopped".into())),
-        }
     }
 }

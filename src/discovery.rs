@@ -14,7 +14,7 @@ use std::time::Duration;
 use snapwire_relay::discovery::{Advert, Advertiser, Browser};
 pub use snapwire_relay::discovery::{BrowseEvent, FoundRelay};
 
-use crate::net::Repaint;
+use crate::repaint::Repaint;
 
 /// How often the thread looks at its stop flag while nothing happens.
 const POLL: Duration = Duration::from_millis(300);

@@ -11,11 +11,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
-use bytes::Bytes;
 use snapwire_relay::protocol::ImageFormat;
 
 use crate::media::Data;
-use crate::net::Repaint;
+use crate::repaint::Repaint;
 
 /// The answer of a dialog: a path, or `None` when the person cancelled or no
 /// dialog could be shown.
@@ -220,15 +219,6 @@ pub struct Item {
     pub data: Data,
 }
 
-fn load(data: &Data) -> Result<Bytes, String> {
-    match data {
-        Data::Memory(bytes) => Ok(bytes.clone()),
-        Data::File(path) => std::fs::read(path)
-            .map(Bytes::from)
-            .map_err(|e| format!("its cached copy is unreadable: {e}")),
-    }
-}
-
 /// What a finished save did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -304,12 +294,16 @@ pub fn save_into(dir: &Path, items: &[Item], done: &AtomicUsize, stop: &AtomicBo
             summary.stopped = true;
             break;
         }
-        let result = load(&item.data).and_then(|bytes| {
-            let name = file_name_for(&item.name, &bytes);
-            write_new(dir, &name, &bytes)
-                .map(|path| (name, path))
-                .map_err(|e| e.to_string())
-        });
+        let result = item
+            .data
+            .load()
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let name = file_name_for(&item.name, &bytes);
+                write_new(dir, &name, &bytes)
+                    .map(|path| (name, path))
+                    .map_err(|e| e.to_string())
+            });
         match result {
             Ok((name, path)) => {
                 if path
@@ -444,6 +438,7 @@ impl SaveJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     const PNG: Option<ImageFormat> = Some(ImageFormat::Png);
     const JPEG: Option<ImageFormat> = Some(ImageFormat::Jpeg);

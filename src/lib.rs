@@ -2,18 +2,25 @@
 //! pictures in a chat-style timeline.
 //!
 //! # Layout
+//! - [`app`]: the eframe app: drains the workers, calls the views, dispatches
+//!   what they return ([`intent::Intent`]). The room it shows is a
+//!   [`session::RoomSession`] (model, connection, send backlog, [`spill`]
+//!   policy, the persisted [`outbox`]); [`hosting`] runs a relay here
+//!   ([`host`]); [`keep`] saves and copies ([`export`], [`clipboard`]).
+//! - [`ui`]: one file per view; each is a function of what it shows and its
+//!   own state, and returns intents. No view knows the app.
 //! - [`state`]: the pure model, driven by [`state::Event`]s (no I/O).
-//! - [`net`]: the network worker on its own tokio thread: connect, reconnect, send queue.
-//! - [`media`]: image work off the UI thread (prepare to send, decode with limits).
-//! - [`textures`]: decoded images as textures, cached by entry and evicted off-screen.
-//! - [`app`]: the eframe app tying them together; [`ui`]: one file per view.
-//! - [`settings`], [`cli`], [`picker`], [`host`]: settings and secret, flags,
-//!   the file dialog behind a trait, the in-process relay.
-//! - [`discovery`], [`privacy`], [`attention`]: relays found on the LAN,
-//!   metadata and size before sending, the unseen-images count in the title.
+//! - [`net`]: the network worker on its own tokio thread.
+//! - [`media`]: every decode and encode ([`media::codec`], a leaf), metadata
+//!   removal and "Smaller" ([`media::privacy`]), preparing what we send, and
+//!   the one worker that runs them; [`textures`] caches what they decode.
+//! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
+//!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`],
+//!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`].
 //!
-//! Data flows one way: socket → protocol → [`state::Event`] → model → UI, and
-//! UI → [`net::Command`] → socket.
+//! Data flows one way: socket → protocol → [`state::Event`] → model → views,
+//! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
+//! docs/ARCHITECTURE.md tells where each behaviour lives.
 
 pub mod app;
 pub mod attention;
@@ -22,15 +29,25 @@ pub mod clipboard;
 pub mod discovery;
 pub mod export;
 pub mod host;
+pub mod hosting;
 pub mod icon;
+pub mod identity;
+pub mod intent;
 pub mod keep;
+pub mod look;
 pub mod media;
 pub mod net;
+pub mod notify;
+pub mod outbox;
 pub mod picker;
-pub mod privacy;
+pub mod repaint;
+pub mod session;
 pub mod settings;
+pub mod single_instance;
+pub mod spill;
 pub mod state;
 pub mod textures;
 pub mod ui;
 
 pub use app::{AppOptions, SnapwireApp};
+pub use media::privacy;

@@ -1,9 +1,12 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 //! The `snapwire` binary: flags, logging, window, and the app from the library.
 
+use std::sync::{Arc, OnceLock};
+
 use clap::Parser;
 use snapwire::cli::{Cli, Launch};
 use snapwire::settings::{self, Paths};
+use snapwire::single_instance::{self, Claim, Handoff};
 use snapwire::{AppOptions, SnapwireApp};
 
 fn window_icon() -> Option<egui::IconData> {
@@ -26,13 +29,46 @@ fn main() -> anyhow::Result<()> {
     let paths = Paths::from_env().ok_or_else(|| {
         anyhow::anyhow!("no home directory to keep settings in; set SNAPWIRE_HOME")
     })?;
-    let saved = settings::load(&paths.settings_file);
+    let mut saved = settings::load(&paths.settings_file);
+    let suggested = snapwire::identity::system_user_name();
+    if saved.name.trim().is_empty() {
+        // First run: `--host` alone works too.
+        saved.name = suggested.clone().unwrap_or_default();
+    }
     let launch = match cli.launch(&saved) {
         Ok(launch) => launch,
         Err(e) => {
             eprintln!("snapwire: {e}");
             std::process::exit(2);
         }
+    };
+    // One window per home: a later launch hands its files to it and exits.
+    let ctx: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+    let repaint: snapwire::repaint::Repaint = {
+        let ctx = Arc::clone(&ctx);
+        Arc::new(move || {
+            if let Some(ctx) = ctx.get() {
+                ctx.request_repaint();
+            }
+        })
+    };
+    let handoff = Handoff {
+        files: single_instance::absolute(&cli.files),
+        yes: cli.yes,
+    };
+    let handoffs = match single_instance::claim(&paths.instance_socket, &handoff, repaint) {
+        Claim::HandedOver => {
+            eprintln!(
+                "snapwire: handed {} file(s) to the Snapwire window already open",
+                handoff.files.len()
+            );
+            if !matches!(launch, Launch::ConnectView) {
+                eprintln!("snapwire: that window keeps its own room; the room flags were not used");
+            }
+            return Ok(());
+        }
+        Claim::First(handoffs) => Some(handoffs),
+        Claim::Alone => None,
     };
     let title = match &launch {
         Launch::ConnectView => "Snapwire".to_owned(),
@@ -55,11 +91,17 @@ fn main() -> anyhow::Result<()> {
     eframe::run_native(
         "snapwire",
         options,
-        Box::new(move |_cc| {
+        Box::new(move |cc| {
+            let _ = ctx.set(cc.egui_ctx.clone());
             let mut app = SnapwireApp::new(AppOptions::native(paths, launch));
+            if let Some(handoffs) = handoffs {
+                app.accept_handoffs(handoffs);
+            }
+            app.suggest_name(suggested);
+            app.notifier = snapwire::notify::desktop();
             if !cli.no_discovery {
                 app.start_discovery(snapwire::discovery::mdns());
-                app.advertise = true;
+                app.hosting.advertise = true;
             }
             app.open_files(cli.files, cli.yes);
             Ok(Box::new(app))

@@ -37,7 +37,7 @@ impl FilePicker for RfdPicker {
 /// Runs a pick on its own thread; the answer arrives on the returned channel.
 pub fn spawn_pick(
     picker: &dyn FilePicker,
-    repaint: crate::net::Repaint,
+    repaint: crate::repaint::Repaint,
 ) -> mpsc::Receiver<Option<Vec<PathBuf>>> {
     let (tx, rx) = mpsc::sync_channel(1);
     let future = picker.pick_images();

@@ -26,6 +26,8 @@ pub struct Settings {
     pub token: String,
     /// Send pictures with their EXIF/XMP (location, camera); off by default.
     pub keep_metadata: bool,
+    /// Desktop notifications while the window is in the background; on by default.
+    pub notifications: bool,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             room: validate::DEFAULT_ROOM.to_owned(),
             token: String::new(),
             keep_metadata: false,
+            notifications: true,
         }
     }
 }
@@ -47,6 +50,10 @@ pub struct Paths {
     pub secret_file: PathBuf,
     /// The hosted relay keeps its rooms below this.
     pub relay_dir: PathBuf,
+    /// Items waiting to be sent, kept across runs (see [`crate::outbox`]).
+    pub outbox_dir: PathBuf,
+    /// A later launch hands its files to this window through this socket.
+    pub instance_socket: PathBuf,
 }
 
 impl Paths {
@@ -56,6 +63,8 @@ impl Paths {
             settings_file: dir.join("settings.json"),
             secret_file: dir.join("client-secret"),
             relay_dir: dir.join("relay"),
+            outbox_dir: dir.join("outbox"),
+            instance_socket: dir.join("snapwire.sock"),
         }
     }
 
@@ -69,6 +78,11 @@ impl Paths {
             settings_file: dirs.config_dir().join("settings.json"),
             secret_file: dirs.data_dir().join("client-secret"),
             relay_dir: dirs.data_dir().join("relay"),
+            outbox_dir: dirs.data_dir().join("outbox"),
+            instance_socket: dirs
+                .runtime_dir()
+                .unwrap_or_else(|| dirs.data_dir())
+                .join("snapwire.sock"),
         })
     }
 }
@@ -349,6 +363,7 @@ mod tests {
             room: "r".into(),
             token: "t".into(),
             keep_metadata: true,
+            notifications: false,
         };
         save(&paths.settings_file, &s).expect("save");
         assert_eq!(load(&paths.settings_file), s);

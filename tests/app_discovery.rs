@@ -3,14 +3,14 @@
 //! crate): found and lost update the list live, one click joins, a relay that
 //! needs a token asks for it first, and typing an address still works.
 
-mod ui_support;
+mod support;
 
 use std::sync::mpsc;
 
 use egui_kittest::kittest::Queryable;
 use snapwire::cli::Launch;
 use snapwire::discovery::{self, BrowseEvent, FoundList, FoundRelay};
-use ui_support::{has_text, setup, step_until};
+use support::ui::{has_text, setup, step_until};
 
 fn relay(instance: &str, ip: &str, port: u16, needs_token: bool) -> FoundRelay {
     FoundRelay {

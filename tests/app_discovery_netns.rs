@@ -7,7 +7,7 @@
 
 #[path = "../server/tests/netns/mod.rs"]
 mod netns;
-mod ui_support;
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use netns::{Killed, Namespaces, lines_of, wait_for};
 use snapwire::cli::Launch;
-use ui_support::{has_text, setup, step_until};
+use support::ui::{has_text, setup, step_until};
 
 const CHILD_ENV: &str = "SNAPWIRE_APP_NETNS_CHILD";
 const ROOM_NAME: &str = "Ana's room";
@@ -90,7 +90,7 @@ fn app_child() {
     step_until(&mut s.harness, "the announced room", |h| {
         has_text(h, ROOM_NAME)
     });
-    let relay = s.harness.state().form.found.relays[0].clone();
+    let relay = s.harness.state().found.relays[0].clone();
     println!(
         "FOUND address={} token={}",
         snapwire::discovery::typed_address(&relay).unwrap_or_default(),

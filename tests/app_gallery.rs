@@ -3,10 +3,11 @@
 //! from the injected dialog (safe names, nothing replaced, a summary), a
 //! click opens the viewer, and a room of 2,000 images lays out only a screenful.
 
-mod keep_support;
+mod support;
 
 use egui_kittest::kittest::Queryable;
-use keep_support::{has_text, labels, png, setup, step_until};
+use support::pattern_png as png;
+use support::ui::{has_text, labels, room_setup as setup, step_until};
 
 fn files(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -52,9 +53,9 @@ fn gallery_selection_saves_exactly_those_files_and_says_so() {
         .get_by_label("c.png")
         .click_modifiers(egui::Modifiers::COMMAND);
     s.harness.run_steps(2);
-    assert_eq!(s.harness.state().keep.gallery.selected.len(), 2);
+    assert_eq!(s.harness.state().gallery.selected.len(), 2);
     assert!(
-        s.harness.state().keep.viewer.is_none(),
+        s.harness.state().viewer.is_none(),
         "Ctrl+click selects, it does not open"
     );
     s.harness.get_by_label("Save selected (2)…").click();
@@ -92,10 +93,10 @@ fn gallery_selection_saves_exactly_those_files_and_says_so() {
     // Select all / none.
     s.harness.get_by_label("Select all").click();
     s.harness.run_steps(1);
-    assert_eq!(s.harness.state().keep.gallery.selected.len(), 4);
+    assert_eq!(s.harness.state().gallery.selected.len(), 4);
     s.harness.get_by_label("Select none").click();
     s.harness.run_steps(1);
-    assert!(s.harness.state().keep.gallery.selected.is_empty());
+    assert!(s.harness.state().gallery.selected.is_empty());
 
     // A plain click opens the viewer; Esc comes back to the gallery.
     s.harness.get_by_label("d.png").click();
@@ -121,7 +122,7 @@ fn a_room_of_two_thousand_images_lays_out_only_what_is_visible() {
         has_text(h, "2000 images")
     });
     s.harness.run_steps(3);
-    let drawn = s.harness.state().keep.gallery.cells_drawn;
+    let drawn = s.harness.state().gallery.cells_drawn;
     assert!(drawn > 0 && drawn <= 60, "{drawn} cells laid out");
     assert!(s.harness.state().textures.uploaded() <= 150);
 }

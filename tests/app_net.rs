@@ -2,14 +2,15 @@
 //! byte-exact with receipts, reconnect after the relay restarts on the same
 //! data directory, and items queued while offline delivered exactly once.
 
-mod app_support;
+mod support;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use app_support::*;
 use snapwire::net::Command;
 use snapwire::state::Event;
+use support::net::*;
+use support::{noisy_png as png, prepared};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_travel_both_ways_byte_exact_with_receipts() {
@@ -148,7 +149,8 @@ async fn cancelling_an_upload_tells_the_receiver() {
     })
     .await;
 
-    // Large enough (~6 MB) that the cancel lands mid-stream.
+    // Large enough (~6 MB) that the cancel usually lands mid-stream; on a
+    // busy machine every byte may be out first, and then the app says so.
     let image = prepared("big.png", png(1500, 1400, 3));
     ana.send(Command::SendImage {
         id: "big".into(),
@@ -162,11 +164,30 @@ async fn cancelling_an_upload_tells_the_receiver() {
     .await;
     ana.send(Command::Cancel { id: "big".into() })
         .expect("cancel");
-    wait_for(&mut ana, &mut ana_log, "cancelled", |e| match e {
-        Event::UploadCancelled { id } if id == "big" => Some(()),
-        _ => None,
-    })
+    let cancelled = wait_for(
+        &mut ana,
+        &mut ana_log,
+        "cancelled or too late",
+        |e| match e {
+            Event::UploadCancelled { id } if id == "big" => Some(true),
+            Event::CancelTooLate { id } if id == "big" => Some(false),
+            _ => None,
+        },
+    )
     .await;
+    if !cancelled {
+        // Too late: it arrives like any image, and the sender hears its ack.
+        wait_for(&mut ben, &mut ben_log, "the image", |e| {
+            matches!(e, Event::ImageComplete { verified: true, .. }).then_some(())
+        })
+        .await;
+        wait_for(&mut ana, &mut ana_log, "the ack", |e| {
+            matches!(e, Event::Ack { id, .. } if id == "big").then_some(())
+        })
+        .await;
+        relay.shutdown().await.expect("shutdown");
+        return;
+    }
     let reason = wait_for(&mut ben, &mut ben_log, "image_cancel", |e| match e {
         Event::ImageCancel { reason, .. } => Some(*reason),
         Event::ImageComplete { .. } => panic!("a cancelled image completed"),
@@ -180,6 +201,87 @@ async fn cancelling_an_upload_tells_the_receiver() {
             .any(|e| matches!(e, Event::Ack { id, .. } if id == "big"))
     );
     relay.shutdown().await.expect("shutdown");
+}
+
+fn fake_limits() -> snapwire_relay::protocol::Limits {
+    snapwire_relay::protocol::Limits {
+        max_image_bytes: 1 << 30,
+        max_chunk_bytes: 1 << 20,
+        max_text_bytes: 16 << 10,
+        max_uploads: 4,
+    }
+}
+
+async fn next_frame(relay: &mut FakeRelay, what: &str) -> String {
+    match tokio::time::timeout(WAIT, relay.frames.recv()).await {
+        Ok(Some(kind)) => kind,
+        Ok(None) => panic!("the fake relay stopped before {what}"),
+        Err(_) => panic!("no {what} within {WAIT:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_is_handled_between_two_chunks_however_slow_the_relay_reads() {
+    // The relay reads nothing until the cancel was handled: the 40 MB cannot
+    // all be out, so the cancel must stop the stream between chunks.
+    let mut relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    ana.send(Command::SendImage {
+        id: "big".into(),
+        image: raw_image(40 << 20),
+    })
+    .expect("send");
+    wait_for(&mut ana, &mut log, "first progress", |e| match e {
+        Event::UploadProgress { id, sent } if id == "big" && *sent > 0 => Some(()),
+        _ => None,
+    })
+    .await;
+    ana.send(Command::Cancel { id: "big".into() })
+        .expect("cancel");
+    wait_for(&mut ana, &mut log, "cancelled", |e| match e {
+        Event::UploadCancelled { id } if id == "big" => Some(()),
+        Event::CancelTooLate { .. } => panic!("40 MB cannot be out: the relay read nothing"),
+        _ => None,
+    })
+    .await;
+    relay.read.send(usize::MAX).expect("let it read");
+    let mut kinds = vec![next_frame(&mut relay, "image_begin").await];
+    while kinds.last().map(String::as_str) != Some("cancel") {
+        let kind = next_frame(&mut relay, "the cancel").await;
+        assert_ne!(kind, "image_end", "the stream ended instead: {kinds:?}");
+        kinds.push(kind);
+    }
+    assert_eq!(kinds[0], "image_begin");
+    let chunks = kinds.iter().filter(|k| *k == "image_chunk").count();
+    assert!(
+        chunks > 0 && chunks < 160,
+        "{chunks} of 160 chunks before the cancel"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_after_the_last_byte_says_it_is_too_late() {
+    let mut relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    relay.read.send(usize::MAX).expect("read everything");
+    ana.send(Command::SendImage {
+        id: "small".into(),
+        image: raw_image(3 << 20),
+    })
+    .expect("send");
+    while next_frame(&mut relay, "image_end").await != "image_end" {}
+    ana.send(Command::Cancel { id: "small".into() })
+        .expect("cancel");
+    wait_for(&mut ana, &mut log, "a stated outcome", |e| match e {
+        Event::CancelTooLate { id } if id == "small" => Some(()),
+        Event::UploadCancelled { .. } => panic!("every byte was out: it cannot be cancelled"),
+        _ => None,
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,6 +302,12 @@ async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
     let before_seq = wait_for(&mut ben, &mut ben_log, "first text", |e| match e {
         Event::Text { seq, text, .. } if text == "before the restart" => Some(*seq),
         _ => None,
+    })
+    .await;
+    // What follows counts on Ana knowing her item was stored: its ack must be
+    // in before the relay stops (under load it could still be on its way).
+    wait_for(&mut ana, &mut ana_log, "the first ack", |e| {
+        matches!(e, Event::Ack { id, .. } if id == "before").then_some(())
     })
     .await;
 
@@ -234,7 +342,7 @@ async fn reconnects_after_a_relay_restart_and_delivers_queued_items_once() {
     welcomed(&mut ben, &mut ben_log).await;
 
     let mut acks = HashMap::new();
-    while acks.len() < 2 {
+    while !(acks.contains_key("queued-text") && acks.contains_key("queued-image")) {
         let (id, seq) = wait_for(
             &mut ana,
             &mut ana_log,
@@ -389,4 +497,215 @@ async fn a_relay_that_lost_its_history_is_rejoined_from_scratch() {
     assert_eq!(welcomes, 2, "one welcome per history, no reconnect loop");
     drop((ana, ben));
     relay.shutdown().await.expect("shutdown");
+}
+
+/// A relay frame as the fake sends it.
+fn relay_frame(header: snapwire_relay::protocol::RelayHeader, body: &[u8]) -> bytes::Bytes {
+    snapwire_relay::protocol::RelayMessage::new(header, bytes::Bytes::copy_from_slice(body))
+        .encode()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_lies_about_sizes_gets_a_refusal_not_our_memory() {
+    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    relay.read.send(usize::MAX).expect("read");
+    let begin = |sid: u64, size: u64| {
+        relay_frame(
+            RelayHeader::ImageBegin(RelayImageBegin {
+                sid,
+                ts: 1,
+                from: support::ben(),
+                name: format!("claims-{size}.png"),
+                mime: "image/png".into(),
+                size,
+                sha256: "0".repeat(64),
+                width: None,
+                height: None,
+                history: false,
+            }),
+            b"",
+        )
+    };
+    // 2^50 bytes announced, then chunks as if it meant it.
+    relay.send.send(begin(1, 1 << 50)).expect("send");
+    for n in 0..64u64 {
+        let chunk = relay_frame(
+            RelayHeader::ImageChunk {
+                sid: 1,
+                offset: n << 20,
+            },
+            &vec![0u8; 1 << 20],
+        );
+        relay.send.send(chunk).expect("send");
+    }
+    let reason = wait_for(&mut ana, &mut log, "the refusal", |e| match e {
+        Event::StreamRefused { sid: 1, reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("more than the"), "{reason}");
+    // A chunk larger than the welcome's limit drops a stream that was taken.
+    relay.send.send(begin(2, 4 << 20)).expect("send");
+    let big_chunk = relay_frame(
+        RelayHeader::ImageChunk { sid: 2, offset: 0 },
+        &vec![0u8; 2 << 20],
+    );
+    relay.send.send(big_chunk).expect("send");
+    wait_for(&mut ana, &mut log, "the dropped stream", |e| {
+        matches!(e, Event::ImageCancel { sid: 2, .. }).then_some(())
+    })
+    .await;
+    assert!(
+        !log.iter()
+            .any(|e| matches!(e, Event::ImageProgress { sid: 1, .. })),
+        "nothing of the refused stream was taken"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly() {
+    use futures_util::{SinkExt, StreamExt};
+    use snapwire_relay::protocol::{RelayHeader, User, Welcome};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        for n in 0u32.. {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                continue;
+            };
+            let _hello = ws.next().await;
+            let welcome = relay_frame(
+                RelayHeader::Welcome(Welcome {
+                    v: 1,
+                    user: User {
+                        id: snapwire_relay::protocol::validate::user_id(&secret(1)),
+                        name: "Ana".into(),
+                    },
+                    room: "lobby".into(),
+                    epoch: format!("e{n}"),
+                    peers: Vec::new(),
+                    history: 0,
+                    limits: fake_limits(),
+                }),
+                b"",
+            );
+            let _ = ws.send(Message::Binary(welcome)).await;
+            let _ = ws.close(None).await;
+        }
+    });
+    let mut ana = connect(addr, "Ana", 1);
+    let mut log = Vec::new();
+    let mut attempts = Vec::new();
+    while attempts.len() < 3 {
+        let attempt = wait_for(&mut ana, &mut log, "a connection attempt", |e| match e {
+            Event::Connecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .await;
+        attempts.push(attempt);
+    }
+    assert_eq!(
+        attempts,
+        [0, 1, 2],
+        "each attempt waits longer than the last"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presence_flood_from_the_relay_is_one_timeline_line() {
+    use snapwire_relay::protocol::{RelayHeader, User};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    let flood = 5_000u32;
+    for n in 0..flood {
+        let user = User {
+            id: format!("{n:012x}"),
+            name: format!("guest{n}"),
+        };
+        for header in [
+            RelayHeader::Joined { user: user.clone() },
+            RelayHeader::Left { user },
+        ] {
+            relay.send.send(relay_frame(header, b"")).expect("send");
+        }
+    }
+    let last = format!("guest{}", flood - 1);
+    wait_for(&mut ana, &mut log, "the last leave", |e| match e {
+        Event::Left(u) if u.name == last => Some(()),
+        _ => None,
+    })
+    .await;
+    let mut model =
+        snapwire::state::Model::new(snapwire_relay::protocol::validate::user_id(&secret(1)));
+    for event in log {
+        model.apply(event);
+    }
+    assert_eq!(model.entries.len(), 1, "one presence line");
+    assert!(model.peers.is_empty());
+    assert_eq!(model.appended, 1, "nothing new to announce per join");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_incoming_image_is_written_to_disk_as_it_arrives() {
+    use sha2::{Digest, Sha256};
+    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    let relay = fake_relay(fake_limits()).await;
+    let mut ana = connect(relay.addr, "Ana", 1);
+    let mut log = Vec::new();
+    welcomed(&mut ana, &mut log).await;
+    let bytes: Vec<u8> = (0..20u32 << 20).map(|n| (n % 251) as u8).collect();
+    let begin = RelayHeader::ImageBegin(RelayImageBegin {
+        sid: 7,
+        ts: 1,
+        from: support::ben(),
+        name: "big.png".into(),
+        mime: "image/png".into(),
+        size: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        width: None,
+        height: None,
+        history: false,
+    });
+    relay.send.send(relay_frame(begin, b"")).expect("send");
+    for (n, chunk) in bytes.chunks(1 << 20).enumerate() {
+        let header = RelayHeader::ImageChunk {
+            sid: 7,
+            offset: (n as u64) << 20,
+        };
+        relay.send.send(relay_frame(header, chunk)).expect("send");
+    }
+    let end = RelayHeader::ImageEnd {
+        sid: 7,
+        seq: 1,
+        ts: 2,
+    };
+    relay.send.send(relay_frame(end, b"")).expect("send");
+    let path = wait_for(&mut ana, &mut log, "the stored image", |e| match e {
+        Event::ImageStored {
+            sid: 7,
+            verified,
+            path,
+            ..
+        } => {
+            assert!(verified, "the hash matches");
+            Some(path.clone())
+        }
+        Event::ImageComplete { sid: 7, .. } => panic!("20 MB went through memory"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(std::fs::read(&path).expect("read back"), bytes);
 }

@@ -3,7 +3,7 @@
 //! send: metadata removed, hashed, previewed; the sent item says so. Also the
 //! "Smaller" choice, and the unseen-images count in the window title.
 
-mod ui_support;
+mod support;
 
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use img_parts::jpeg::Jpeg;
 use snapwire::net::Command;
 use snapwire::state::{Event, ImageMeta, PreparedImage};
 use snapwire_relay::protocol::ImageFormat;
-use ui_support::{
+use support::ui::{
     connected_launch, emit, has_text, next_command, set_focus, setup, step_until, welcome,
 };
 
@@ -35,7 +35,7 @@ fn jpeg_with_exif(dir: &std::path::Path, name: &str) -> PathBuf {
     path
 }
 
-fn sent_image(s: &mut ui_support::Setup, what: &str) -> PreparedImage {
+fn sent_image(s: &mut support::ui::Setup, what: &str) -> PreparedImage {
     let net = std::sync::Arc::clone(&s.net);
     let mut sent = None;
     step_until(&mut s.harness, what, |_| {
@@ -125,7 +125,7 @@ fn smaller_on_the_sheet_sends_at_most_2048_px_and_escape_closes() {
     });
     s.harness.get_by_label_contains("Smaller (≈").click();
     // A half-typed message under the sheet stays: Enter belongs to the sheet.
-    s.harness.state_mut().room.composer = "half-typed".into();
+    s.harness.state_mut().composer.text = "half-typed".into();
     s.harness
         .ctx
         .memory_mut(|m| m.request_focus(egui::Id::unique(snapwire::ui::composer::TEXT_BOX_ID)));
@@ -142,7 +142,7 @@ fn smaller_on_the_sheet_sends_at_most_2048_px_and_escape_closes() {
         sent.is_some()
     });
     let image = sent.expect("sent");
-    assert_eq!(s.harness.state().room.composer, "half-typed");
+    assert_eq!(s.harness.state().composer.text, "half-typed");
     assert_eq!(
         (image.meta.width, image.meta.height),
         (Some(2048), Some(236))
@@ -176,7 +176,7 @@ fn images_arriving_while_away_count_in_the_title() {
             Event::ImageBegin {
                 sid,
                 ts: 1_764_100_000_000,
-                from: ui_support::ben(),
+                from: support::ben(),
                 meta: ImageMeta {
                     name: format!("b{sid}.png"),
                     mime: "image/png".into(),
@@ -228,7 +228,7 @@ fn coming_back_to_the_window_shows_the_first_picture_that_arrived_meanwhile() {
             Event::ImageBegin {
                 sid,
                 ts: 1_764_100_000_000,
-                from: ui_support::ben(),
+                from: support::ben(),
                 meta: ImageMeta {
                     name: format!("pic-{sid}.png"),
                     mime: "image/png".into(),

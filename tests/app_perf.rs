@@ -7,24 +7,23 @@
 //! - UI time per frame (our `logic` + `ui`) while scrolling 2,000 images;
 //! - client memory (RSS) with 2,000 images in the timeline.
 
-mod app_support;
+mod support;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app_support::*;
 use bytes::Bytes;
 use egui_kittest::Harness;
 use snapwire::cli::Launch;
-use snapwire::net::{Command, NetHandle};
-use snapwire::picker::{FilePicker, PickFuture};
+use snapwire::net::Command;
 use snapwire::settings::{Paths, Target};
 use snapwire::state::{Event, ImageMeta};
 use snapwire::{AppOptions, SnapwireApp};
 use snapwire_relay::protocol::{Limits, User, Welcome};
-use tokio::sync::mpsc;
+use support::net::*;
+use support::noisy_png as png;
 
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -109,14 +108,6 @@ async fn send_to_shown_latency() {
     relay.shutdown().await.expect("shutdown");
 }
 
-struct NoPicker;
-
-impl FilePicker for NoPicker {
-    fn pick_images(&self) -> PickFuture {
-        Box::pin(async { None })
-    }
-}
-
 #[test]
 #[ignore = "measurement; run with --ignored --nocapture"]
 fn scrolling_2000_images() {
@@ -125,19 +116,8 @@ fn scrolling_2000_images() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let slot: Arc<Mutex<Option<mpsc::Sender<Event>>>> = Arc::new(Mutex::new(None));
-    let keep: Arc<Mutex<Vec<mpsc::Receiver<Command>>>> = Arc::new(Mutex::new(Vec::new()));
-    let connector = {
-        let slot = Arc::clone(&slot);
-        let keep = Arc::clone(&keep);
-        Box::new(move |_t: Target, _s: String, _r: snapwire::net::Repaint| {
-            let (cmd_tx, cmd_rx) = mpsc::channel(16);
-            let (ev_tx, ev_rx) = mpsc::channel(8192);
-            *slot.lock().expect("lock") = Some(ev_tx);
-            keep.lock().expect("lock").push(cmd_rx);
-            Ok(NetHandle::from_parts(cmd_tx, ev_rx))
-        })
-    };
+    let net: support::ui::Slot = Arc::new(Mutex::new(None));
+    let connector = support::ui::fake_connector(Arc::clone(&net), Arc::default());
     let app = SnapwireApp::new(AppOptions {
         paths: Paths::in_dir(dir.path()),
         launch: Launch::Connect(Target {
@@ -146,7 +126,7 @@ fn scrolling_2000_images() {
             room: "lobby".into(),
             token: None,
         }),
-        picker: Arc::new(NoPicker),
+        picker: Arc::new(support::ui::FakePicker(None)),
         connector,
     });
     let rss_start = rss_mib();
@@ -165,7 +145,13 @@ fn scrolling_2000_images() {
             },
             app,
         );
-    let events = slot.lock().expect("lock").clone().expect("connected");
+    let events = net
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .expect("connected")
+        .events
+        .clone();
     let ben = User {
         id: "bbbbbbbbbbbb".into(),
         name: "Ben".into(),
@@ -243,9 +229,9 @@ fn scrolling_2000_images() {
     // Settle at the bottom: everything drained, visible images decoded.
     let deadline = Instant::now() + Duration::from_secs(120);
     let budget = snapwire::app::MEMORY_BUDGET + (4 << 20);
-    while harness.state().model.entries.len() < count
+    while harness.state().room.model.entries.len() < count
         || harness.state().textures.uploaded() < 2
-        || harness.state().model.bytes_in_memory() > budget
+        || harness.state().room.model.bytes_in_memory() > budget
     {
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
@@ -258,12 +244,13 @@ fn scrolling_2000_images() {
     let rss_loaded = rss_mib();
     let spilled = harness
         .state()
+        .room
         .model
         .entries
         .iter()
         .filter(|e| e.image().is_some_and(|i| i.spilled.is_some()))
         .count();
-    let in_memory = harness.state().model.bytes_in_memory();
+    let in_memory = harness.state().room.model.bytes_in_memory();
     frame_ms.borrow_mut().clear();
 
     // Scroll from the bottom to the top with the mouse wheel, 600 px a frame.
@@ -288,8 +275,8 @@ fn scrolling_2000_images() {
         let app = harness.state();
         max_textures = max_textures.max(app.textures.uploaded());
         max_texture_bytes = max_texture_bytes.max(app.textures.uploaded_bytes());
-        rows_drawn = rows_drawn.max(app.room.timeline.rows_drawn);
-        if app.room.timeline.first_visible == 0 || Instant::now() > scroll_deadline {
+        rows_drawn = rows_drawn.max(app.timeline.rows_drawn);
+        if app.timeline.first_visible == 0 || Instant::now() > scroll_deadline {
             break;
         }
     }

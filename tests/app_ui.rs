@@ -4,170 +4,28 @@
 //! shows its error inline. The network is played by the test through the
 //! channels a real worker would use.
 
-mod app_support;
+mod support;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use snapwire::app::Connector;
+use snapwire::SnapwireApp;
 use snapwire::cli::Launch;
-use snapwire::net::{Command, NetHandle};
-use snapwire::picker::{FilePicker, PickFuture};
+use snapwire::net::Command;
 use snapwire::settings::{self, Paths};
 use snapwire::state::{Event, ImageMeta};
-use snapwire::{AppOptions, SnapwireApp};
-use snapwire_relay::protocol::{Limits, User, Welcome};
-use tokio::sync::mpsc;
+use support::ui::{
+    Setup, confirm_sheet, connected_launch, emit, has_text, next_command, step_until,
+};
+use support::{ben, noisy_png, welcome_as};
 
-struct FakePicker(Option<Vec<PathBuf>>);
-
-impl FilePicker for FakePicker {
-    fn pick_images(&self) -> PickFuture {
-        let answer = self.0.clone();
-        Box::pin(async move { answer })
-    }
-}
-
-/// The test's end of a connection: what the app sends, and a way to answer.
-struct FakeNet {
-    commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
-}
-
-type Slot = Arc<Mutex<Option<FakeNet>>>;
-
-fn fake_connector(slot: Slot, targets: Arc<Mutex<Vec<settings::Target>>>) -> Connector {
-    Box::new(move |target, _secret, _repaint| {
-        let (cmd_tx, cmd_rx) = mpsc::channel(64);
-        let (ev_tx, ev_rx) = mpsc::channel(256);
-        if let Ok(mut s) = slot.lock() {
-            *s = Some(FakeNet {
-                commands: cmd_rx,
-                events: ev_tx,
-            });
-        }
-        if let Ok(mut t) = targets.lock() {
-            t.push(target);
-        }
-        Ok(NetHandle::from_parts(cmd_tx, ev_rx))
-    })
-}
-
-struct Setup {
-    harness: Harness<'static, SnapwireApp>,
-    net: Slot,
-    targets: Arc<Mutex<Vec<settings::Target>>>,
-    _dir: tempfile::TempDir,
-    dir: PathBuf,
-}
-
+/// The app with a picker that answers `picked`.
 fn setup(launch: Launch, picked: Option<Vec<PathBuf>>) -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_path_buf();
-    let net: Slot = Arc::new(Mutex::new(None));
-    let targets = Arc::new(Mutex::new(Vec::new()));
-    let app = SnapwireApp::new(AppOptions {
-        paths: Paths::in_dir(dir.path()),
-        launch,
-        picker: Arc::new(FakePicker(picked)),
-        connector: fake_connector(Arc::clone(&net), Arc::clone(&targets)),
-    });
-    let harness = Harness::builder()
-        .with_size(egui::vec2(900.0, 700.0))
-        .build_ui_state(
-            |ui, app: &mut SnapwireApp| {
-                app.logic(&ui.ctx().clone());
-                app.ui(ui);
-            },
-            app,
-        );
-    Setup {
-        harness,
-        net,
-        targets,
-        _dir: dir,
-        dir: path,
-    }
-}
-
-fn connected_launch() -> Launch {
-    Launch::Connect(settings::Target {
-        url: "ws://127.0.0.1:9/ws".into(),
-        name: "Ana".into(),
-        room: "lobby".into(),
-        token: None,
-    })
-}
-
-/// Steps the UI until `done` holds; bounded in time, never a timed assertion.
-fn step_until(
-    harness: &mut Harness<'static, SnapwireApp>,
-    what: &str,
-    mut done: impl FnMut(&mut Harness<'static, SnapwireApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "UI never showed {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn has_text(h: &Harness<'static, SnapwireApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
-/// Picked and dropped files wait on the send sheet; "Send to the room" sends them.
-fn confirm_sheet(h: &mut Harness<'static, SnapwireApp>) {
-    step_until(h, "the send sheet", |h| has_text(h, "Send to the room"));
-    h.get_by_label("Send to the room").click();
-}
-
-fn emit(net: &Slot, event: Event) {
-    let guard = net.lock().expect("lock");
-    let fake = guard.as_ref().expect("connected");
-    fake.events.try_send(event).expect("event queue has room");
-}
-
-fn next_command(net: &Slot) -> Option<Command> {
-    net.lock().expect("lock").as_mut()?.commands.try_recv().ok()
-}
-
-fn welcome(me: &str, id: &str) -> Event {
-    Event::Welcome(Welcome {
-        v: 1,
-        user: User {
-            id: id.into(),
-            name: me.into(),
-        },
-        room: "lobby".into(),
-        epoch: "e1".into(),
-        peers: vec![User {
-            id: "bbbbbbbbbbbb".into(),
-            name: "Ben".into(),
-        }],
-        history: 0,
-        limits: Limits {
-            max_image_bytes: 50 << 20,
-            max_chunk_bytes: 1 << 20,
-            max_text_bytes: 16 << 10,
-            max_uploads: 4,
-        },
-    })
-}
-
-fn ben() -> User {
-    User {
-        id: "bbbbbbbbbbbb".into(),
-        name: "Ben".into(),
-    }
+    support::ui::setup_with_picker(launch, picked, |_| {})
 }
 
 #[test]
@@ -210,7 +68,7 @@ fn connect_form_validates_then_connects_and_remembers() {
         has_text(&s.harness, "Connecting"),
         "the status line shows the state"
     );
-    let saved = settings::load(&Paths::in_dir(&s.dir).settings_file);
+    let saved = settings::load(&Paths::in_dir(s.dir.path()).settings_file);
     assert_eq!(saved.server, "127.0.0.1:7601");
     assert_eq!(saved.name, "Ana");
 }
@@ -219,9 +77,9 @@ fn connect_form_validates_then_connects_and_remembers() {
 fn sending_through_the_picker_shows_progress_then_the_sent_image() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("sunset.png");
-    std::fs::write(&file, app_support::png(320, 240, 5)).expect("write png");
+    std::fs::write(&file, noisy_png(320, 240, 5)).expect("write png");
     let mut s = setup(connected_launch(), Some(vec![file]));
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     step_until(&mut s.harness, "connected status", |h| {
         has_text(h, "Connected to lobby")
     });
@@ -278,8 +136,8 @@ fn sending_through_the_picker_shows_progress_then_the_sent_image() {
 #[test]
 fn an_incoming_image_appears_after_streaming() {
     let mut s = setup(connected_launch(), None);
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
-    let bytes = Bytes::from(app_support::png(200, 100, 9));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
+    let bytes = Bytes::from(noisy_png(200, 100, 9));
     let preview = snapwire::media::prepare_bytes("x.png", bytes.clone(), 1 << 30)
         .expect("prepare")
         .preview;
@@ -329,12 +187,12 @@ fn an_incoming_image_appears_after_streaming() {
 #[test]
 fn a_bad_image_shows_its_error_inline_and_the_app_goes_on() {
     let mut s = setup(connected_launch(), None);
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     // A PNG that claims 100000 x 100000 pixels (a bomb), then a corrupt one.
-    let mut bomb = app_support::png(2, 2, 1);
+    let mut bomb = noisy_png(2, 2, 1);
     bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    let mut corrupt = app_support::png(64, 64, 2);
+    let mut corrupt = noisy_png(64, 64, 2);
     corrupt.truncate(80);
     for (sid, seq, name, bytes) in [(1, 10, "bomb.png", bomb), (2, 11, "broken.png", corrupt)] {
         emit(
@@ -422,11 +280,11 @@ fn a_bad_image_shows_its_error_inline_and_the_app_goes_on() {
 #[test]
 fn enter_sends_text_and_a_refused_pick_explains_the_alternatives() {
     let mut s = setup(connected_launch(), None);
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     step_until(&mut s.harness, "connected", |h| {
         has_text(h, "Connected to lobby")
     });
-    s.harness.state_mut().room.composer = "hello\nthere".into();
+    s.harness.state_mut().composer.text = "hello\nthere".into();
     s.harness.run_steps(1);
     s.harness.memory_mut_focus();
     s.harness.key_press(egui::Key::Enter);
@@ -438,17 +296,17 @@ fn enter_sends_text_and_a_refused_pick_explains_the_alternatives() {
         text.is_some()
     });
     assert_eq!(text.as_deref(), Some("hello\nthere"));
-    assert!(s.harness.state().room.composer.is_empty());
+    assert!(s.harness.state().composer.text.is_empty());
 
     // Shift+Enter is a new line, not a send.
-    s.harness.state_mut().room.composer = "first".into();
+    s.harness.state_mut().composer.text = "first".into();
     s.harness.memory_mut_focus();
     s.harness
         .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
     s.harness.run_steps(2);
     assert!(next_command(&s.net).is_none(), "Shift+Enter sent the text");
-    assert!(s.harness.state().room.composer.contains("first"));
-    assert!(s.harness.state().room.composer.contains('\n'));
+    assert!(s.harness.state().composer.text.contains("first"));
+    assert!(s.harness.state().composer.text.contains('\n'));
 
     s.harness.get_by_label("Send images…").click();
     step_until(&mut s.harness, "the no-dialog hint", |h| {
@@ -471,10 +329,10 @@ impl FocusComposer for Harness<'static, SnapwireApp> {
 #[test]
 fn images_beyond_the_memory_budget_move_to_disk_and_still_show() {
     let mut s = setup(connected_launch(), None);
-    s.harness.state_mut().memory_budget = 1;
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    s.harness.state_mut().room.spill.budget = 1;
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     for sid in 0..3u64 {
-        let bytes = Bytes::from(app_support::png(120, 80, sid as u32 + 20));
+        let bytes = Bytes::from(noisy_png(120, 80, sid as u32 + 20));
         emit(
             &s.net,
             Event::ImageBegin {
@@ -506,14 +364,20 @@ fn images_beyond_the_memory_budget_move_to_disk_and_still_show() {
     }
     step_until(&mut s.harness, "all three images spilled and shown", |h| {
         let app = h.state();
-        let images: Vec<_> = app.model.entries.iter().filter_map(|e| e.image()).collect();
+        let images: Vec<_> = app
+            .room
+            .model
+            .entries
+            .iter()
+            .filter_map(|e| e.image())
+            .collect();
         images.len() == 3
             && images
                 .iter()
                 .all(|i| i.bytes.is_none() && i.spilled.as_ref().is_some_and(|p| p.exists()))
             && app.textures.uploaded() == 3
     });
-    assert_eq!(s.harness.state().model.bytes_in_memory(), 0);
+    assert_eq!(s.harness.state().room.model.bytes_in_memory(), 0);
 }
 
 /// A file dropped on the window, as the windowing layer hands it over.
@@ -546,9 +410,9 @@ fn next_image(s: &mut Setup, what: &str) -> snapwire::state::PreparedImage {
 fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("dropped.png");
-    std::fs::write(&file, app_support::png(50, 40, 8)).expect("write");
+    std::fs::write(&file, noisy_png(50, 40, 8)).expect("write");
     let mut s = setup(connected_launch(), None);
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     step_until(&mut s.harness, "connected", |h| {
         has_text(h, "Connected to lobby")
     });
@@ -575,7 +439,7 @@ fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
     let image = next_image(&mut s, "the pasted file sent");
     assert_eq!(image.meta.name, "dropped.png");
     assert!(
-        s.harness.state().room.composer.is_empty(),
+        s.harness.state().composer.text.is_empty(),
         "no path typed into the text box"
     );
 }
@@ -583,7 +447,7 @@ fn dropped_files_and_pasted_images_are_sent_like_picked_ones() {
 #[test]
 fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
     let mut s = setup(connected_launch(), None);
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     for seq in 1..=60u64 {
         emit(
             &s.net,
@@ -599,7 +463,7 @@ fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
     step_until(
         &mut s.harness,
         "the newest message, pinned at the bottom",
-        |h| has_text(h, "message 60") && h.state().room.timeline.at_bottom,
+        |h| has_text(h, "message 60") && h.state().timeline.at_bottom,
     );
     s.harness.hover_at(egui::pos2(450.0, 300.0));
     for _ in 0..10 {
@@ -613,7 +477,7 @@ fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
         s.harness.step();
     }
     step_until(&mut s.harness, "scrolled up", |h| {
-        !h.state().room.timeline.at_bottom
+        !h.state().timeline.at_bottom
     });
     assert!(!has_text(&s.harness, "new ⬇"));
     emit(
@@ -630,12 +494,12 @@ fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
         has_text(h, "1 new ⬇")
     });
     assert!(
-        !s.harness.state().room.timeline.at_bottom,
+        !s.harness.state().timeline.at_bottom,
         "not yanked down while reading"
     );
     s.harness.get_by_label_contains("1 new ⬇").click();
     step_until(&mut s.harness, "back at the bottom", |h| {
-        h.state().room.timeline.at_bottom && has_text(h, "message 61") && !has_text(h, "new ⬇")
+        h.state().timeline.at_bottom && has_text(h, "message 61") && !has_text(h, "new ⬇")
     });
 }
 
@@ -643,9 +507,9 @@ fn scrolled_up_new_messages_show_a_button_that_jumps_down() {
 fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("tall.png");
-    std::fs::write(&file, app_support::png(300, 900, 4)).expect("write");
+    std::fs::write(&file, noisy_png(300, 900, 4)).expect("write");
     let mut s = setup(connected_launch(), Some(vec![file]));
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     for seq in 1..=8u64 {
         emit(
             &s.net,
@@ -659,7 +523,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
         );
     }
     step_until(&mut s.harness, "texts at the bottom", |h| {
-        has_text(h, "message 8") && h.state().room.timeline.at_bottom
+        has_text(h, "message 8") && h.state().timeline.at_bottom
     });
     s.harness.get_by_label("Send images…").click();
     confirm_sheet(&mut s.harness);
@@ -667,6 +531,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
     let id = s
         .harness
         .state()
+        .room
         .model
         .entries
         .last()
@@ -674,7 +539,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
         .expect("own entry");
     emit(&s.net, Event::Ack { id, seq: 9, ts: 2 });
     assert_eq!(image.meta.height, Some(900));
-    let bytes = Bytes::from(app_support::png(200, 600, 6));
+    let bytes = Bytes::from(noisy_png(200, 600, 6));
     emit(
         &s.net,
         Event::ImageBegin {
@@ -718,7 +583,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
     });
     s.harness.run_steps(5);
     assert!(
-        s.harness.state().room.timeline.at_bottom,
+        s.harness.state().timeline.at_bottom,
         "still pinned to the bottom"
     );
     assert!(
@@ -731,7 +596,7 @@ fn the_timeline_stays_pinned_to_the_bottom_as_images_arrive_and_grow() {
 fn the_status_line_tells_connecting_reconnecting_and_refusals_in_words() {
     let mut s = setup(connected_launch(), None);
     step_until(&mut s.harness, "connecting", |h| has_text(h, "Connecting…"));
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     step_until(&mut s.harness, "who is online", |h| {
         has_text(h, "2 online: Ana (you), Ben")
     });
@@ -746,7 +611,7 @@ fn the_status_line_tells_connecting_reconnecting_and_refusals_in_words() {
         has_text(h, "Reconnecting in") && has_text(h, "the relay closed the connection")
     });
     // Offline sends wait, and the status says how many.
-    s.harness.state_mut().room.composer = "later".into();
+    s.harness.state_mut().composer.text = "later".into();
     s.harness.memory_mut_focus();
     s.harness.key_press(egui::Key::Enter);
     step_until(&mut s.harness, "the waiting count", |h| {
@@ -771,9 +636,9 @@ fn the_status_line_tells_connecting_reconnecting_and_refusals_in_words() {
 fn cancel_stops_an_upload_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("oops.png");
-    std::fs::write(&file, app_support::png(100, 100, 3)).expect("write");
+    std::fs::write(&file, noisy_png(100, 100, 3)).expect("write");
     let mut s = setup(connected_launch(), Some(vec![file]));
-    emit(&s.net, welcome("Ana", "aaaaaaaaaaaa"));
+    emit(&s.net, welcome_as("Ana", "aaaaaaaaaaaa"));
     s.harness.get_by_label("Send images…").click();
     confirm_sheet(&mut s.harness);
     let mut id = None;

@@ -3,12 +3,13 @@
 //! close with Esc; save the original bytes without replacing a file; copy the
 //! decoded pixels and a message's text.
 
-mod keep_support;
+mod support;
 
 use egui_kittest::kittest::Queryable;
-use keep_support::{has_text, labels, png, setup, step_until};
+use support::pattern_png as png;
+use support::ui::{has_text, labels, room_setup as setup, step_until};
 
-fn viewer_index(h: &keep_support::App) -> Option<String> {
+fn viewer_index(h: &support::ui::App) -> Option<String> {
     labels(h, " of ").into_iter().find(|l| {
         let parts: Vec<&str> = l.split(" of ").collect();
         parts.len() == 2 && parts.iter().all(|p| p.trim().parse::<u32>().is_ok())
@@ -36,15 +37,11 @@ fn the_viewer_opens_from_the_timeline_zooms_moves_and_closes() {
         "the previous image at full resolution",
         |h| {
             viewer_index(h).as_deref() == Some("2 of 3")
-                && h.state()
-                    .keep
-                    .viewer
-                    .as_ref()
-                    .is_some_and(|v| v.full.is_some())
+                && h.state().viewer.as_ref().is_some_and(|v| v.full.is_some())
         },
     );
     assert!(has_text(&s.harness, "b.png"));
-    let viewer = s.harness.state().keep.viewer.as_ref().expect("open");
+    let viewer = s.harness.state().viewer.as_ref().expect("open");
     let (texture, original) = viewer.full.as_ref().expect("full");
     assert_eq!(*original, [1600, 1000]);
     assert_eq!(
@@ -109,7 +106,6 @@ fn the_viewer_opens_from_the_timeline_zooms_moves_and_closes() {
     step_until(&mut s.harness, "the first image at full resolution", |h| {
         viewer_index(h).as_deref() == Some("1 of 3")
             && h.state()
-                .keep
                 .viewer
                 .as_ref()
                 .and_then(|v| v.full.as_ref())
@@ -118,7 +114,7 @@ fn the_viewer_opens_from_the_timeline_zooms_moves_and_closes() {
 
     s.harness.key_press(egui::Key::Escape);
     step_until(&mut s.harness, "the timeline again", |h| {
-        h.state().keep.viewer.is_none() && has_text(h, "Send images…")
+        h.state().viewer.is_none() && has_text(h, "Send images…")
     });
 }
 
@@ -226,11 +222,12 @@ fn copy_image_puts_the_decoded_pixels_on_the_clipboard_and_copy_text_the_text() 
 #[test]
 fn an_image_moved_to_the_disk_cache_saves_with_its_real_extension() {
     let mut s = setup();
-    s.harness.state_mut().memory_budget = 1;
+    s.harness.state_mut().room.spill.budget = 1;
     let bytes = png(120, 90, 11);
     s.image_from_ben(1, "screenshot", bytes.clone());
     step_until(&mut s.harness, "the image spilled to disk", |h| {
         h.state()
+            .room
             .model
             .entries
             .iter()

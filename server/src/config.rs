@@ -49,6 +49,17 @@ pub struct Config {
     pub max_uploads: usize,
     /// Bound of each connection's outbound queue, in bytes (default 32 MiB).
     pub outbox_bytes: usize,
+    /// The relay-wide memory budget for everything held for connections together:
+    /// queued messages, catch-up reads, partly received messages (default 64 MiB,
+    /// `--max-memory-mb`; see [`Config::memory_budget`] for its floor).
+    pub max_memory_bytes: usize,
+    /// The room window: a live image is forwarded only while the least-loaded live
+    /// receiver has less than this queued, and a catching-up connection is fed while
+    /// its queue holds less (default 4 MiB). See PROTOCOL.md, "Flow control".
+    pub room_window_bytes: usize,
+    /// How long a chunk read from retention is kept after its last use, so receivers
+    /// catching up moments apart share one read (default 2 s).
+    pub catchup_linger: Duration,
     /// Connections past which new ones are refused with HTTP 503 (default 4096).
     pub max_connections: usize,
     /// Time allowed between the upgrade and `hello` (default 10 s).
@@ -95,6 +106,9 @@ impl Default for Config {
             max_text_bytes: 16 * 1024,
             max_uploads: 4,
             outbox_bytes: 32 * 1024 * 1024,
+            max_memory_bytes: 64 * 1024 * 1024,
+            room_window_bytes: 4 * 1024 * 1024,
+            catchup_linger: Duration::from_secs(2),
             max_connections: 4096,
             hello_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
@@ -126,6 +140,12 @@ impl Config {
             max_text_bytes: self.max_text_bytes as u64,
             max_uploads: self.max_uploads as u64,
         }
+    }
+
+    /// The memory budget in force: `max_memory_bytes`, but at least 6 of the largest
+    /// messages, so that one upload and its relayed copy always fit beside the reserve.
+    pub fn memory_budget(&self) -> usize {
+        self.max_memory_bytes.max(6 * self.max_message_bytes())
     }
 
     /// The largest WebSocket message accepted: the contract's `4 + 16384 + max_chunk_bytes`.

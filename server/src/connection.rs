@@ -17,6 +17,8 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
+use crate::budget::charge;
+use crate::metered::ReadMeter;
 use crate::outbox::{Batch, Closing, Outbox};
 use crate::protocol::{ErrorCode, Hello, ProtocolError, decode_frame, validate};
 use crate::room::error_frame;
@@ -29,10 +31,12 @@ const WRITE_BATCH_BYTES: usize = 512 * 1024;
 /// Time allowed for the last words (an error and a close frame) to a closing peer.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs one client connection to its end: `ws` reads what the client sends,
-/// `sink` writes what the relay sends (see `socket.rs`).
+/// Runs one client connection to its end: `ws` reads what the client sends (its
+/// bytes metered by `meter`, see `metered.rs`), `sink` writes what the relay sends
+/// (see `socket.rs`).
 pub async fn run<S, W>(
     mut stream: WebSocketStream<S>,
+    meter: Arc<ReadMeter>,
     sink: FrameWriter<W>,
     peer: SocketAddr,
     shared: Arc<Shared>,
@@ -50,7 +54,7 @@ pub async fn run<S, W>(
             write_loop(sink, outbox.clone(), shared.clone(), writer_done.clone()).in_current_span(),
         );
 
-        let reason = match read_hello(&mut stream, &outbox, &shared, peer).await {
+        let reason = match read_hello(&mut stream, &meter, &outbox, &shared, peer).await {
             Ok((hello, since_error)) => {
                 let start = Session::start(conn, peer, hello, outbox.clone(), shared.clone());
                 let mut session = match Box::pin(start).await {
@@ -70,8 +74,15 @@ pub async fn run<S, W>(
                 }
                 info!("joined");
                 shared.session_started();
-                let reason =
-                    read_loop(&mut stream, &mut session, &outbox, &shared, &writer_done).await;
+                let reason = read_loop(
+                    &mut stream,
+                    &meter,
+                    &mut session,
+                    &outbox,
+                    &shared,
+                    &writer_done,
+                )
+                .await;
                 session.end(reason == EndReason::Shutdown).await;
                 shared.session_ended();
                 reason
@@ -83,8 +94,17 @@ pub async fn run<S, W>(
             }
         };
         if reason == EndReason::Shutdown {
+            // After what is queued (the `image_cancel`s of `Shared::stop_streams`
+            // and of the feeder), not instead of it; `finish` bounds the wait.
             let err = ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping");
-            fatal(&outbox, &shared, &err);
+            shared.metrics.error(err.code);
+            outbox.close_after(
+                error_frame(&err),
+                Closing {
+                    code: 1001,
+                    reason: err.code.as_str().to_owned(),
+                },
+            );
         }
         finish(writer, &outbox).await;
         info!(%reason, "disconnected");
@@ -165,10 +185,29 @@ async fn finish(writer: tokio::task::JoinHandle<()>, outbox: &Outbox) {
 
 type Reader<S> = WebSocketStream<S>;
 
+/// The next message, carrying the budget charge of its bytes until it is dropped.
+async fn next_message<S>(
+    stream: &mut Reader<S>,
+    meter: &ReadMeter,
+) -> Option<Result<Message, WsError>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let next = stream.next().await;
+    if let Some(Ok(message)) = &next {
+        let unit = meter.take_unit();
+        if let Message::Binary(bytes) = message {
+            return Some(Ok(Message::Binary(charge(bytes.clone(), unit))));
+        }
+    }
+    next
+}
+
 /// Waits for `hello` and checks it in the contract's order (framing, type, fields, token).
 /// Returns the hello and, when its `since` was mistyped, the non-fatal error to send after `welcome`.
 async fn read_hello<S>(
     stream: &mut Reader<S>,
+    meter: &ReadMeter,
     outbox: &Outbox,
     shared: &Shared,
     peer: SocketAddr,
@@ -179,7 +218,7 @@ where
     let deadline = Instant::now() + shared.config.hello_timeout;
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout_at(deadline, stream.next()) => next,
+            next = tokio::time::timeout_at(deadline, next_message(stream, meter)) => next,
             () = shared.shutdown.cancelled() => {
                 return Err(ProtocolError::new(ErrorCode::ServerShutdown, "the relay is stopping"));
             }
@@ -249,6 +288,7 @@ where
 
 async fn read_loop<S>(
     stream: &mut Reader<S>,
+    meter: &ReadMeter,
     session: &mut Session,
     outbox: &Outbox,
     shared: &Shared,
@@ -263,7 +303,7 @@ where
         // Uploads that stop making progress are cancelled even while nothing arrives.
         let stalled_upload = session.upload_deadline();
         let next = tokio::select! {
-            next = tokio::time::timeout_at(idle_since + idle, stream.next()) => next,
+            next = tokio::time::timeout_at(idle_since + idle, next_message(stream, meter)) => next,
             () = sleep_until(stalled_upload) => {
                 session.expire_uploads();
                 continue;
@@ -273,6 +313,8 @@ where
         };
         idle_since = Instant::now();
         let bytes = match next {
+            // Not idle: the relay stopped reading it, for want of memory budget.
+            Err(_) if meter.is_waiting() => continue,
             Err(_) => {
                 outbox.close_with(
                     None,

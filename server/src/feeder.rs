@@ -1,16 +1,20 @@
 //! The feeder: sends a catching-up connection the completed items it has not had,
 //! from retention, in seq order, each only when its queue has room. It replays
 //! history after `welcome` and feeds receivers that fell behind, then lets them go
-//! live again (PROTOCOL.md, "Flow control").
+//! live again (PROTOCOL.md, "Flow control"). Reads of retention are shared with the
+//! room's other catching-up members (`catchup.rs`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, Class, charge};
 use crate::outbox::{Outbox, PushError};
 use crate::protocol::{CancelReason, RelayHeader, RelayImageBegin, encode_frame};
-use crate::room::{ConnId, FeedStep, Room, close_slow};
+use crate::room::{ConnId, FeedStep, Room, Sid, close_slow};
 use crate::shared::Shared;
 use crate::store::{Content, Item, StoreError};
 
@@ -41,9 +45,21 @@ pub async fn run(
                 }
             }
             FeedStep::Deliver { item, history } => {
+                let open = OpenStream::default();
                 let sent = tokio::select! {
-                    sent = deliver(&room, &item, history, &outbox, &shared) => sent,
-                    () = stop.cancelled() => return,
+                    sent = deliver(&room, &item, history, &open, &outbox, &shared) => sent,
+                    () = stop.cancelled() => {
+                        if let Some(sid) = open.sid() && shared.shutdown.is_cancelled() {
+                            // An image replayed from retention is in flight too: the
+                            // receiver hears it is cancelled before the goodbye.
+                            let cancel = RelayHeader::ImageCancel {
+                                sid,
+                                reason: CancelReason::ServerShutdown,
+                            };
+                            let _ = outbox.push_control(encode_frame(&cancel, &[]));
+                        }
+                        return;
+                    }
                 };
                 match sent {
                     Ok(()) => room.delivered(conn, item.seq),
@@ -62,6 +78,29 @@ pub async fn run(
     }
 }
 
+/// The stream an image is being delivered on: its `sid` while its `image_begin` is
+/// queued without its `image_end` or `image_cancel` yet, so a shutdown can cancel it.
+/// (The sid is the one the room's shared catch-up read gave the item.)
+#[derive(Default)]
+struct OpenStream(AtomicU64);
+
+impl OpenStream {
+    const NONE: u64 = 0; // sids start at 1
+
+    fn open(&self, sid: Sid) {
+        self.0.store(sid, Relaxed);
+    }
+
+    fn close(&self) {
+        self.0.store(Self::NONE, Relaxed);
+    }
+
+    fn sid(&self) -> Option<Sid> {
+        let sid = self.0.load(Relaxed);
+        (sid != Self::NONE).then_some(sid)
+    }
+}
+
 enum Stop {
     Closed,
     Pruned,
@@ -74,13 +113,18 @@ impl From<PushError> for Stop {
 }
 
 /// Queues one item in full: a text, or an image's begin, every chunk and its end.
+/// Each message waits until the queue is under the room window, so a connection
+/// that stops reading pins little; chunks come from the room's shared reads.
 async fn deliver(
     room: &Room,
     item: &Arc<Item>,
     history: bool,
+    stream: &OpenStream,
     outbox: &Outbox,
     shared: &Shared,
 ) -> Result<(), Stop> {
+    let window = room.window();
+    let budget = &shared.budget;
     let image = match &item.content {
         Content::Text(body) => {
             let text = RelayHeader::Text {
@@ -89,12 +133,16 @@ async fn deliver(
                 from: item.from.clone(),
                 history,
             };
-            outbox.push_wait(encode_frame(&text, body)).await?;
+            let frame = small_frame(budget, &text, body).await;
+            outbox.push_wait_below(frame, window).await?;
             return Ok(());
         }
         Content::Image(image) => image,
     };
-    let sid = shared.next_sid();
+    let read = room
+        .catchup
+        .item(item, shared.config.max_chunk_bytes, || shared.next_sid());
+    let sid = read.sid;
     let begin = RelayHeader::ImageBegin(RelayImageBegin {
         sid,
         ts: item.ts,
@@ -107,43 +155,59 @@ async fn deliver(
         height: image.height,
         history,
     });
-    outbox
-        .push_wait(encode_frame(&begin, &image.preview))
-        .await?;
-    let chunk_bytes = shared.config.max_chunk_bytes as u64;
-    let mut offset = 0;
-    while offset < image.size {
-        let len = chunk_bytes.min(image.size - offset) as usize;
-        let store = room.store.clone();
-        let owned = item.clone();
-        let read = tokio::task::spawn_blocking(move || store.read_image(&owned, offset, len)).await;
-        let bytes = match read {
-            Ok(Ok(bytes)) if !bytes.is_empty() => bytes,
-            Ok(Err(StoreError::Pruned(_))) => return Err(Stop::Pruned),
-            other => {
-                let why = match other {
-                    Ok(Ok(_)) => "the retained image is shorter than its size".to_owned(),
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => e.to_string(),
-                };
-                tracing::error!(seq = item.seq, error = %why, "could not read a retained image");
-                let cancel = RelayHeader::ImageCancel {
-                    sid,
-                    reason: CancelReason::Storage,
-                };
-                outbox.push_wait(encode_frame(&cancel, &[])).await?;
-                return Ok(());
+    let frame = small_frame(budget, &begin, &image.preview).await;
+    outbox.push_wait_below(frame, window).await?;
+    stream.open(sid);
+    let mut all_chained = true;
+    let mut failure = None;
+    for index in 0..read.chunks() {
+        match room.catchup.chunk(&read, index).await {
+            Ok(chunk) => {
+                all_chained &= chunk.chained;
+                outbox.push_wait_below(chunk.frame, window).await?;
             }
-        };
-        let chunk = RelayHeader::ImageChunk { sid, offset };
-        offset += bytes.len() as u64;
-        outbox.push_wait(encode_frame(&chunk, &bytes)).await?;
+            Err(StoreError::Pruned(_)) => return Err(Stop::Pruned),
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
     }
-    let end = RelayHeader::ImageEnd {
-        sid,
-        seq: item.seq,
-        ts: item.ts,
+    if failure.is_none() {
+        match room.catchup.verify(&read, all_chained).await {
+            Ok(true) => {}
+            Ok(false) => {
+                room.catchup.damaged.fetch_add(1, Relaxed);
+                failure = Some("its bytes no longer match its SHA-256".to_owned());
+            }
+            Err(StoreError::Pruned(_)) => return Err(Stop::Pruned),
+            Err(e) => failure = Some(e.to_string()),
+        }
+    }
+    let last = match failure {
+        None => RelayHeader::ImageEnd {
+            sid,
+            seq: item.seq,
+            ts: item.ts,
+        },
+        Some(why) => {
+            // Never served as if whole: the receiver drops what it got.
+            tracing::error!(seq = item.seq, error = %why, "could not serve a retained image");
+            RelayHeader::ImageCancel {
+                sid,
+                reason: CancelReason::Storage,
+            }
+        }
     };
-    outbox.push_wait(encode_frame(&end, &[])).await?;
+    let frame = small_frame(budget, &last, &[]).await;
+    outbox.push_wait_below(frame, window).await?;
+    stream.close();
     Ok(())
+}
+
+/// A small frame (text, begin with its preview, end), charged to the budget.
+async fn small_frame(budget: &Arc<Budget>, header: &RelayHeader, body: &[u8]) -> Bytes {
+    let frame = encode_frame(header, body);
+    let reservation = budget.reserve(frame.len(), Class::Small).await;
+    charge(frame, reservation)
 }

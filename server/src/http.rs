@@ -29,8 +29,9 @@ use tracing::debug;
 use crate::access;
 use crate::connection;
 use crate::guard::HostPermit;
+use crate::metered::MeteredRead;
 use crate::shared::Shared;
-use crate::socket::{FrameWriter, ReadOnly};
+use crate::socket::FrameWriter;
 
 /// tungstenite's read buffer per connection (its default is 128 KiB).
 const READ_BUFFER_BYTES: usize = 8 * 1024;
@@ -263,15 +264,17 @@ fn upgrade(
             .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
-        let ws = WebSocketStream::from_partially_read(
-            ReadOnly(read),
+        // What hyper read past the request goes through the meter too.
+        let reader = MeteredRead::new(
+            read,
             parts.read_buf.to_vec(),
-            Role::Server,
-            Some(config),
-        )
-        .await;
+            shared.budget.clone(),
+            max_message,
+        );
+        let meter = reader.meter();
+        let ws = WebSocketStream::from_raw_socket(reader, Role::Server, Some(config)).await;
         let writer = FrameWriter::new(write, shared.config.stalled_timeout);
-        connection::run(ws, writer, peer, shared).await;
+        connection::run(ws, meter, writer, peer, shared).await;
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -47,6 +47,11 @@ struct Args {
     /// Megabytes each room keeps.
     #[arg(long, env = "SNAPWIRE_RETAIN_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     retain_mb: u64,
+    /// Memory budget in MB for everything the relay holds for connections together
+    /// (queued messages, catch-up reads, partly received messages); when it is
+    /// reached the relay reads from connections only as fast as memory frees up.
+    #[arg(long, env = "SNAPWIRE_MAX_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65_536))]
+    max_memory_mb: u64,
     /// Name advertised on the LAN [default: the host name].
     #[arg(long, env = "SNAPWIRE_NAME")]
     name: Option<String>,
@@ -142,6 +147,8 @@ fn config_from(args: &Args) -> anyhow::Result<Config> {
         },
         token: args.token.clone().filter(|t| !t.is_empty()),
         max_image_bytes: args.max_image_mb * 1024 * 1024,
+        max_memory_bytes: usize::try_from(args.max_memory_mb * 1024 * 1024)
+            .context("--max-memory-mb is too large for this machine")?,
         name: args.name.clone().unwrap_or_else(lan::host_name),
         max_history_bytes: args.max_disk_mb * 1024 * 1024,
         max_rooms: args.max_rooms as usize,

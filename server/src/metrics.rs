@@ -35,6 +35,18 @@ pub struct Gauges {
     pub rooms: usize,
     /// Bytes waiting in all outboxes (bounded by connections × the outbox bound).
     pub queued_bytes: usize,
+    /// The relay-wide memory budget, what is charged to it now, the most ever.
+    pub memory_budget: usize,
+    pub memory_used: usize,
+    pub memory_peak: usize,
+    /// Requests that found the budget full.
+    pub memory_reached: u64,
+    /// Control messages charged past the limit.
+    pub memory_forced: u64,
+    /// Image reads from retention (catch-up and replay; shared reads count once).
+    pub retention_reads: u64,
+    /// Retained items found damaged (SHA-256 mismatch) on read-back.
+    pub damaged_items: u64,
 }
 
 impl Metrics {
@@ -76,6 +88,48 @@ impl Metrics {
             "gauge",
             "Bytes waiting in connections' outbound queues.",
             gauges.queued_bytes as u64,
+        );
+        metric(
+            "snapwire_memory_budget_bytes",
+            "gauge",
+            "The relay-wide memory budget for what is held for connections.",
+            gauges.memory_budget as u64,
+        );
+        metric(
+            "snapwire_memory_used_bytes",
+            "gauge",
+            "Bytes charged to the memory budget now.",
+            gauges.memory_used as u64,
+        );
+        metric(
+            "snapwire_memory_peak_bytes",
+            "gauge",
+            "The most ever charged to the memory budget at once.",
+            gauges.memory_peak as u64,
+        );
+        metric(
+            "snapwire_memory_budget_reached_total",
+            "counter",
+            "Times a read, upload or feeder waited because the memory budget was full.",
+            gauges.memory_reached,
+        );
+        metric(
+            "snapwire_memory_forced_total",
+            "counter",
+            "Control messages charged past the memory budget (its reserve was used up).",
+            gauges.memory_forced,
+        );
+        metric(
+            "snapwire_retention_reads_total",
+            "counter",
+            "Image chunk reads from retention (shared catch-up reads count once).",
+            gauges.retention_reads,
+        );
+        metric(
+            "snapwire_damaged_items_total",
+            "counter",
+            "Retained images whose bytes no longer matched their SHA-256 on read-back.",
+            gauges.damaged_items,
         );
         let counters = [
             (
@@ -211,7 +265,17 @@ mod tests {
             connections: 5,
             rooms: 2,
             queued_bytes: 9,
+            memory_budget: 64,
+            memory_used: 3,
+            memory_peak: 7,
+            memory_reached: 1,
+            memory_forced: 0,
+            retention_reads: 4,
+            damaged_items: 0,
         });
+        assert!(text.contains("snapwire_memory_budget_bytes 64\n"));
+        assert!(text.contains("snapwire_memory_peak_bytes 7\n"));
+        assert!(text.contains("snapwire_memory_budget_reached_total 1\n"));
         assert!(
             text.contains("snapwire_errors_total{code=\"bad_hash\"} 2\n"),
             "{text}"

@@ -9,12 +9,17 @@
 //!   they may exceed the bound by [`CONTROL_SLACK`]; a connection past even that has
 //!   stopped reading and is closed as `slow_consumer`.
 //! - *Best effort* messages (receipts) are dropped when the queue is full.
+//! - Live image messages are tagged with their stream, so that when the connection
+//!   turns lagging what it has not been sent yet of those streams is dropped
+//!   ([`Outbox::purge_live`]): that memory goes back to the budget at once.
 //!
 //! Bytes count until the writer has handed a message to the socket, so the bound
 //! covers everything this connection holds.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -32,15 +37,27 @@ pub struct Closing {
     pub reason: String,
 }
 
+/// What a queued message is, for [`Outbox::purge_live`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Other,
+    /// The `image_begin` of live stream `sid`.
+    LiveBegin(u64),
+    /// A chunk of live stream `sid`.
+    LiveChunk(u64),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<Bytes>,
+    queue: VecDeque<(Bytes, Tag)>,
     /// Bytes queued or being written.
     bytes: usize,
     closing: Option<Closing>,
     /// The payload of the latest ping to answer (RFC 6455 lets a pong answer only the
     /// most recent one).
     pong: Option<Bytes>,
+    /// Told whenever bytes leave the queue: the room paces its senders by it.
+    drained: Option<Arc<Notify>>,
 }
 
 /// Why a push was refused.
@@ -77,23 +94,68 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push_locked(&self, state: &mut State, message: Bytes) {
+    fn push_locked(&self, state: &mut State, message: Bytes, tag: Tag) {
         state.bytes += message.len();
-        state.queue.push_back(message);
+        state.queue.push_back((message, tag));
         self.readable.notify_one();
     }
 
     /// Queues live data if it fits (an empty queue always takes one message).
     pub fn try_push(&self, message: Bytes) -> Result<(), PushError> {
+        self.try_push_tagged(message, Tag::Other, self.limit)
+    }
+
+    /// [`try_push`](Self::try_push) for a message of a live stream.
+    pub fn try_push_live(&self, message: Bytes, tag: Tag) -> Result<(), PushError> {
+        self.try_push_tagged(message, tag, self.limit)
+    }
+
+    fn try_push_tagged(&self, message: Bytes, tag: Tag, bound: usize) -> Result<(), PushError> {
         let mut state = self.lock();
         if state.closing.is_some() {
             return Err(PushError::Closed);
         }
-        if state.bytes > 0 && state.bytes + message.len() > self.limit {
+        if state.bytes > 0 && state.bytes + message.len() > bound {
             return Err(PushError::Full);
         }
-        self.push_locked(&mut state, message);
+        self.push_locked(&mut state, message, tag);
         Ok(())
+    }
+
+    /// Drops the queued messages of these live streams (the connection is lagging:
+    /// it gets those images from retention instead). Returns the streams whose
+    /// `image_begin` was dropped too: the peer never heard of them, so they need no
+    /// `image_cancel`.
+    pub fn purge_live(&self, sids: &[u64]) -> Vec<u64> {
+        if sids.is_empty() {
+            return Vec::new();
+        }
+        let mut state = self.lock();
+        let mut unseen = Vec::new();
+        let mut freed = 0;
+        state.queue.retain(|(message, tag)| match tag {
+            Tag::LiveBegin(sid) if sids.contains(sid) => {
+                unseen.push(*sid);
+                freed += message.len();
+                false
+            }
+            Tag::LiveChunk(sid) if sids.contains(sid) => {
+                freed += message.len();
+                false
+            }
+            _ => true,
+        });
+        state.bytes -= freed;
+        drop(state);
+        if freed > 0 {
+            self.writable.notify_waiters();
+        }
+        unseen
+    }
+
+    /// Sets who to tell when bytes leave the queue.
+    pub fn set_drained(&self, notify: Arc<Notify>) {
+        self.lock().drained = Some(notify);
     }
 
     /// Queues a control message; `Full` means the reader is hopelessly behind.
@@ -105,17 +167,26 @@ impl Outbox {
         if state.bytes + message.len() > self.limit + CONTROL_SLACK {
             return Err(PushError::Full);
         }
-        self.push_locked(&mut state, message);
+        self.push_locked(&mut state, message, Tag::Other);
         Ok(())
     }
 
     /// Waits until the message fits, then queues it. Errs only when closing.
     pub async fn push_wait(&self, message: Bytes) -> Result<(), PushError> {
+        self.push_wait_below(message, self.limit).await
+    }
+
+    /// Waits until the queue holds at most `window` bytes with the message in (or
+    /// is empty), then queues it. Errs only when closing. The feeder keeps a
+    /// catching-up connection's queue this short: enough to keep its socket busy,
+    /// little to pin if it stops reading.
+    pub async fn push_wait_below(&self, message: Bytes, window: usize) -> Result<(), PushError> {
+        let bound = window.min(self.limit);
         loop {
             let notified = self.writable.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.try_push(message.clone()) {
+            match self.try_push_tagged(message.clone(), Tag::Other, bound) {
                 Err(PushError::Full) => notified.await,
                 other => return other,
             }
@@ -145,8 +216,23 @@ impl Outbox {
         state.bytes = 0;
         if let Some(last) = last {
             state.bytes += last.len();
-            state.queue.push_back(last);
+            state.queue.push_back((last, Tag::Other));
         }
+        state.closing = Some(closing);
+        self.readable.notify_one();
+        self.writable.notify_waiters();
+    }
+
+    /// Queues `last` after everything already queued and asks the writer to close
+    /// with `closing` once it is sent: the relay's goodbye at shutdown, which must
+    /// not overtake the `image_cancel`s queued before it. Only the first close wins.
+    pub fn close_after(&self, last: Bytes, closing: Closing) {
+        let mut state = self.lock();
+        if state.closing.is_some() {
+            return;
+        }
+        state.bytes += last.len();
+        state.queue.push_back((last, Tag::Other));
         state.closing = Some(closing);
         self.readable.notify_one();
         self.writable.notify_waiters();
@@ -180,12 +266,12 @@ impl Outbox {
                 if !state.queue.is_empty() {
                     let mut batch = Vec::new();
                     let mut taken = 0;
-                    while let Some(front) = state.queue.front() {
+                    while let Some((front, _)) = state.queue.front() {
                         if !batch.is_empty() && taken + front.len() > max_bytes {
                             break;
                         }
                         taken += front.len();
-                        if let Some(message) = state.queue.pop_front() {
+                        if let Some((message, _)) = state.queue.pop_front() {
                             batch.push(message);
                         }
                     }
@@ -208,8 +294,12 @@ impl Outbox {
     pub fn sent(&self, bytes: usize) {
         let mut state = self.lock();
         state.bytes = state.bytes.saturating_sub(bytes);
+        let drained = state.drained.clone();
         drop(state);
         self.writable.notify_waiters();
+        if let Some(drained) = drained {
+            drained.notify_waiters();
+        }
     }
 }
 
@@ -239,6 +329,40 @@ mod tests {
         assert_eq!(outbox.try_push(msg(40)), Ok(()));
         assert_eq!(outbox.try_push(msg(1)), Err(PushError::Full));
         assert_eq!(outbox.queued_bytes(), 100);
+    }
+
+    #[test]
+    fn purging_a_stream_drops_its_queued_live_data_only() {
+        let outbox = Outbox::new(1000);
+        outbox
+            .try_push_live(msg(10), Tag::LiveBegin(1))
+            .expect("fits");
+        outbox
+            .try_push_live(msg(100), Tag::LiveChunk(1))
+            .expect("fits");
+        outbox.try_push(msg(5)).expect("fits");
+        outbox
+            .try_push_live(msg(100), Tag::LiveChunk(2))
+            .expect("fits");
+        assert_eq!(outbox.purge_live(&[1, 2]), vec![1]);
+        assert_eq!(outbox.queued_bytes(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_feeder_window_is_shorter_than_the_bound() {
+        let outbox = Outbox::new(1000);
+        outbox.push_wait_below(msg(60), 100).await.expect("fits");
+        let blocked = tokio::time::timeout(
+            Duration::from_millis(50),
+            outbox.push_wait_below(msg(60), 100),
+        )
+        .await;
+        assert!(blocked.is_err(), "the window is full");
+        assert_eq!(
+            outbox.try_push(msg(60)),
+            Ok(()),
+            "live data still has the bound"
+        );
     }
 
     #[test]

@@ -8,7 +8,17 @@
 //! member has been given (or authored), so every completed item reaches it once.
 //!
 //! The room lock guards plain bookkeeping only: no I/O and no waiting under it.
-//! Frames are serialized once and the same `Bytes` go to every receiver.
+//! Frames are serialized once and the same `Bytes` go to every receiver, charged
+//! once to the relay's memory budget (`budget.rs`).
+//!
+//! Pacing (PROTOCOL.md, "Flow control"): a sender's next chunk is forwarded only
+//! while the live receivers of its image, all but the quarter furthest behind (at
+//! least one), have less than the room window queued ([`Room::pace`]): the room
+//! goes as fast as most of it drains, and no one slow receiver sets its pace. A live receiver is *lagging* when a live message does not fit its
+//! queue (it is then a whole queue behind the fastest), or, when the memory budget
+//! is exhausted, when it is the member furthest behind and its queue holds more than
+//! half a queue bound beyond the least-loaded live member's ([`Relief::relieve`]). A lagging receiver's queued live data is
+//! dropped at once and it is fed from retention instead.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -16,9 +26,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, Relief};
+use crate::catchup::CatchUp;
+use crate::group_commit::CommitQueue;
 use crate::metrics::Metrics;
-use crate::outbox::{Closing, Outbox, PushError};
+use crate::outbox::{Closing, Outbox, PushError, Tag};
 use crate::protocol::{
     CancelReason, ErrorCode, Limits, PROTOCOL_VERSION, ProtocolError, RelayHeader, RelayMessage,
     User, Welcome, encode_frame,
@@ -78,22 +92,57 @@ struct State {
     /// hold a newer item that is not fanned out yet; feeders stop below it, so that
     /// item reaches every member through `complete` (and its author as an ack).
     completed: u64,
+    /// The relay is stopping: its streams were cancelled and no new one starts.
+    stopped: bool,
 }
 
 pub struct Room {
     pub name: String,
     pub store: Arc<RoomStore>,
     state: Mutex<State>,
-    /// Serializes "make durable, assign seq, fan out" so completions reach every
-    /// connection in seq order.
-    pub commit_lock: tokio::sync::Mutex<()>,
-    metrics: Arc<Metrics>,
+    /// Completed items waiting to be made durable together (`group_commit.rs`),
+    /// which also keeps completions in seq order for every connection.
+    pub commits: CommitQueue,
+    /// Retention reads shared by the members catching up.
+    pub catchup: Arc<CatchUp>,
+    ctx: Ctx,
     limits: Limits,
     replay_latest: usize,
 }
 
+/// What fan-out needs besides the members: counters, the budget, the pacing signal.
+struct Ctx {
+    metrics: Arc<Metrics>,
+    budget: Arc<Budget>,
+    /// Told when any member's queue drains or a receiver stops counting for pacing.
+    drained: Arc<Notify>,
+    window: usize,
+    /// How far behind the least-loaded member (bytes queued beyond its) a member
+    /// must be to lag when the budget is exhausted.
+    behind: usize,
+}
+
+impl Ctx {
+    /// A frame, serialized once and charged to the budget.
+    fn frame(&self, header: RelayHeader, body: &[u8]) -> Bytes {
+        self.budget.charge_now(encode_frame(&header, body))
+    }
+}
+
 fn frame(header: RelayHeader, body: &[u8]) -> Bytes {
     encode_frame(&header, body)
+}
+
+/// How a room paces and charges its traffic.
+pub struct RoomSettings {
+    pub metrics: Arc<Metrics>,
+    pub budget: Arc<Budget>,
+    pub limits: Limits,
+    pub replay_latest: usize,
+    pub window: usize,
+    /// Each connection's queue bound.
+    pub outbox_bytes: usize,
+    pub linger: std::time::Duration,
 }
 
 /// The frame of an error message.
@@ -102,14 +151,13 @@ pub fn error_frame(err: &ProtocolError) -> Bytes {
 }
 
 impl Room {
-    pub fn new(
-        name: String,
-        store: Arc<RoomStore>,
-        metrics: Arc<Metrics>,
-        limits: Limits,
-        replay_latest: usize,
-    ) -> Self {
+    pub fn new(name: String, store: Arc<RoomStore>, settings: RoomSettings) -> Self {
         let completed = store.last_seq();
+        let catchup = Arc::new(CatchUp::new(
+            store.clone(),
+            settings.budget.clone(),
+            settings.linger,
+        ));
         Self {
             name,
             store,
@@ -117,12 +165,69 @@ impl Room {
                 members: HashMap::new(),
                 streams: HashMap::new(),
                 completed,
+                stopped: false,
             }),
-            commit_lock: tokio::sync::Mutex::new(()),
-            metrics,
-            limits,
-            replay_latest,
+            commits: CommitQueue::default(),
+            catchup,
+            ctx: Ctx {
+                metrics: settings.metrics,
+                budget: settings.budget,
+                drained: Arc::new(Notify::new()),
+                window: settings.window,
+                behind: settings.window.max(settings.outbox_bytes / 2),
+            },
+            limits: settings.limits,
+            replay_latest: settings.replay_latest,
         }
+    }
+
+    /// The room window (bytes), for the feeders.
+    pub fn window(&self) -> usize {
+        self.ctx.window
+    }
+
+    /// Waits until live stream `sid` may take another chunk (see [`Room::can_take`];
+    /// at once when it has no live receiver left).
+    /// Returns early when `stop` is cancelled.
+    pub async fn pace(&self, sid: Sid, stop: &CancellationToken) {
+        loop {
+            let notified = self.ctx.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.can_take(sid) {
+                return;
+            }
+            tokio::select! {
+                () = notified => {}
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Whether the image's live receivers, all but the quarter furthest behind (at
+    /// least one of two or more), have less than the room window queued.
+    fn can_take(&self, sid: Sid) -> bool {
+        let state = self.lock();
+        let Some(stream) = state.streams.get(&sid) else {
+            return true;
+        };
+        let mut queued: Vec<usize> = stream
+            .receivers
+            .iter()
+            .filter_map(|conn| state.members.get(conn))
+            .filter(|m| m.live && !m.outbox.is_closing())
+            .map(|m| m.outbox.queued_bytes())
+            .collect();
+        if queued.is_empty() {
+            return true;
+        }
+        queued.sort_unstable();
+        let behind = if queued.len() >= 2 {
+            (queued.len() / 4).max(1)
+        } else {
+            0
+        };
+        queued[queued.len() - 1 - behind] < self.ctx.window
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -162,7 +267,7 @@ impl Room {
             .count_after(start)
             .saturating_sub(self.store.count_after(history_until)) as u64;
         let peers = peers_that_fit(state.members.values().map(|m| &m.user));
-        let welcome = frame(
+        let welcome = self.ctx.frame(
             RelayHeader::Welcome(Welcome {
                 v: PROTOCOL_VERSION,
                 user: joining.user.clone(),
@@ -174,7 +279,7 @@ impl Room {
             }),
             &[],
         );
-        let joined = frame(
+        let joined = self.ctx.frame(
             RelayHeader::Joined {
                 user: joining.user.clone(),
             },
@@ -182,8 +287,9 @@ impl Room {
         );
         // A fresh outbox always takes the welcome.
         let _ = joining.outbox.push_control(welcome);
+        joining.outbox.set_drained(self.ctx.drained.clone());
         for member in state.members.values() {
-            control(member, joined.clone(), &self.metrics);
+            control(member, joined.clone(), &self.ctx.metrics);
         }
         joining.feeder.notify_one();
         state.members.insert(
@@ -210,16 +316,21 @@ impl Room {
         for stream in state.streams.values_mut() {
             stream.receivers.remove(&conn);
         }
-        let left = frame(RelayHeader::Left { user: member.user }, &[]);
+        let left = self.ctx.frame(RelayHeader::Left { user: member.user }, &[]);
         for other in state.members.values() {
-            control(other, left.clone(), &self.metrics);
+            control(other, left.clone(), &self.ctx.metrics);
         }
+        drop(state);
+        self.ctx.drained.notify_waiters();
     }
 
     /// Starts streaming an image to every live member but the sender: its
     /// `image_begin` and first chunk, already serialized.
     pub fn start_stream(&self, sender: ConnId, sid: Sid, begin: Bytes, first_chunk: Bytes) {
         let mut state = self.lock();
+        if state.stopped {
+            return; // its receivers are being told `server_shutdown`
+        }
         let State {
             members, streams, ..
         } = &mut *state;
@@ -229,10 +340,16 @@ impl Room {
             if *conn == sender || !member.live {
                 continue;
             }
-            match member.outbox.try_push(begin.clone()) {
+            match member
+                .outbox
+                .try_push_live(begin.clone(), Tag::LiveBegin(sid))
+            {
                 Ok(()) => {
                     receivers.insert(*conn);
-                    if member.outbox.try_push(first_chunk.clone()) == Err(PushError::Full) {
+                    let chunk = first_chunk.clone();
+                    if member.outbox.try_push_live(chunk, Tag::LiveChunk(sid))
+                        == Err(PushError::Full)
+                    {
                         lagging.push(*conn);
                     }
                 }
@@ -242,7 +359,7 @@ impl Room {
         }
         streams.insert(sid, LiveStream { receivers });
         for conn in lagging {
-            lag(members, streams, conn, &self.metrics);
+            lag(members, streams, conn, &self.ctx);
         }
     }
 
@@ -260,14 +377,17 @@ impl Room {
             let Some(member) = members.get(conn) else {
                 continue;
             };
-            match member.outbox.try_push(chunk.clone()) {
+            match member
+                .outbox
+                .try_push_live(chunk.clone(), Tag::LiveChunk(sid))
+            {
                 Ok(()) => {}
                 Err(PushError::Full) => lagging.push(*conn),
                 Err(PushError::Closed) => {}
             }
         }
         for conn in lagging {
-            lag(members, streams, conn, &self.metrics);
+            lag(members, streams, conn, &self.ctx);
         }
     }
 
@@ -277,19 +397,46 @@ impl Room {
         let Some(stream) = state.streams.remove(&sid) else {
             return;
         };
-        let cancel = frame(RelayHeader::ImageCancel { sid, reason }, &[]);
+        let cancel = self
+            .ctx
+            .frame(RelayHeader::ImageCancel { sid, reason }, &[]);
         for conn in stream.receivers {
             if let Some(member) = state.members.get(&conn) {
-                control(member, cancel.clone(), &self.metrics);
+                control(member, cancel.clone(), &self.ctx.metrics);
+            }
+        }
+        drop(state);
+        self.ctx.drained.notify_waiters();
+    }
+
+    /// The relay is stopping: every stream in flight is cancelled to its receivers
+    /// (`server_shutdown`) now, before any connection is told goodbye, and none
+    /// starts from here on. Per connection, the cancel is queued ahead of the error.
+    pub fn stop_streams(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        let streams = std::mem::take(&mut state.streams);
+        for (sid, stream) in streams {
+            let cancel = frame(
+                RelayHeader::ImageCancel {
+                    sid,
+                    reason: CancelReason::ServerShutdown,
+                },
+                &[],
+            );
+            for conn in stream.receivers {
+                if let Some(member) = state.members.get(&conn) {
+                    control(member, cancel.clone(), &self.ctx.metrics);
+                }
             }
         }
     }
 
     /// An item is durable: ack the author, finish or send it to every live member,
     /// and let catching-up members' feeders find it in retention.
-    /// Call with `commit_lock` held, right after the store's commit.
+    /// Called by the room's committer, in seq order, right after the store's commit.
     pub fn complete(&self, item: &Arc<Item>, origin: ConnId, sid: Option<Sid>) {
-        let ack = ack_frame(item);
+        let ack = self.ctx.budget.charge_now(ack_frame(item));
         let mut state = self.lock();
         state.completed = state.completed.max(item.seq);
         let State {
@@ -300,7 +447,7 @@ impl Room {
             .map(|s| s.receivers)
             .unwrap_or_default();
         let live_text = match &item.content {
-            Content::Text(body) => Some(frame(
+            Content::Text(body) => Some(self.ctx.frame(
                 RelayHeader::Text {
                     seq: item.seq,
                     ts: item.ts,
@@ -312,7 +459,7 @@ impl Room {
             Content::Image(_) => None,
         };
         let image_end = sid.map(|sid| {
-            frame(
+            self.ctx.frame(
                 RelayHeader::ImageEnd {
                     sid,
                     seq: item.seq,
@@ -325,7 +472,7 @@ impl Room {
         let mut catching_up = Vec::new();
         for (conn, member) in members.iter_mut() {
             if *conn == origin {
-                control(member, ack.clone(), &self.metrics);
+                control(member, ack.clone(), &self.ctx.metrics);
                 if member.cursor >= item.seq {
                     continue;
                 }
@@ -346,7 +493,7 @@ impl Room {
                     Err(PushError::Closed) => {}
                 },
                 (None, Some(end)) if receivers.contains(conn) => {
-                    control(member, end.clone(), &self.metrics);
+                    control(member, end.clone(), &self.ctx.metrics);
                     member.cursor = item.seq;
                 }
                 // Joined after the image began (or lagged while it streamed): it gets
@@ -356,10 +503,10 @@ impl Room {
             }
         }
         for conn in lagging {
-            lag(members, streams, conn, &self.metrics);
+            lag(members, streams, conn, &self.ctx);
         }
         for conn in catching_up {
-            catch_up(members, streams, conn, &self.metrics);
+            catch_up(members, streams, conn, &self.ctx);
         }
     }
 
@@ -419,7 +566,7 @@ impl Room {
         if item.from.id == from.id {
             return;
         }
-        let receipt = frame(
+        let receipt = self.ctx.frame(
             RelayHeader::Receipt {
                 seq,
                 user: from.clone(),
@@ -500,42 +647,77 @@ pub fn close_slow(outbox: &Outbox, metrics: &Metrics, why: &str) {
     );
 }
 
-/// A live member's queue is full: cancel what streams to it, feed it from retention.
+/// A live member is behind the rest of the room: cancel what streams to it, feed
+/// it from retention.
 fn lag(
     members: &mut HashMap<ConnId, Member>,
     streams: &mut HashMap<Sid, LiveStream>,
     conn: ConnId,
-    metrics: &Metrics,
+    ctx: &Ctx,
 ) {
-    metrics.lagging.fetch_add(1, Relaxed);
-    catch_up(members, streams, conn, metrics);
+    ctx.metrics.lagging.fetch_add(1, Relaxed);
+    catch_up(members, streams, conn, ctx);
 }
 
-/// Turns a member to catching up: every stream to it is cancelled (`lagging`: it
-/// will get those images in full from retention) and its feeder takes over.
+/// Turns a member to catching up: what it was not sent yet of the images streaming
+/// to it is dropped from its queue, those it has begun are cancelled (`lagging`: it
+/// will get them in full from retention), and its feeder takes over.
 fn catch_up(
     members: &mut HashMap<ConnId, Member>,
     streams: &mut HashMap<Sid, LiveStream>,
     conn: ConnId,
-    metrics: &Metrics,
+    ctx: &Ctx,
 ) {
     let Some(member) = members.get_mut(&conn) else {
         return;
     };
-    for (sid, stream) in streams.iter_mut() {
-        if stream.receivers.remove(&conn) {
-            let cancel = frame(
-                RelayHeader::ImageCancel {
-                    sid: *sid,
-                    reason: CancelReason::Lagging,
-                },
-                &[],
-            );
-            control(member, cancel, metrics);
-        }
+    let sids: Vec<Sid> = streams
+        .iter_mut()
+        .filter_map(|(sid, stream)| stream.receivers.remove(&conn).then_some(*sid))
+        .collect();
+    let unseen = member.outbox.purge_live(&sids);
+    for sid in sids.into_iter().filter(|sid| !unseen.contains(sid)) {
+        let cancel = ctx.frame(
+            RelayHeader::ImageCancel {
+                sid,
+                reason: CancelReason::Lagging,
+            },
+            &[],
+        );
+        control(member, cancel, &ctx.metrics);
     }
     member.live = false;
     member.feeder.notify_one();
+    ctx.drained.notify_waiters();
+}
+
+impl Relief for Room {
+    /// The memory budget is exhausted: the live member furthest behind the rest of
+    /// the room — whose queue holds more than half a queue bound (and at least a
+    /// room window) beyond the least-loaded live member's — is lagging, so the
+    /// chunks only it still holds go back to the budget. One per call: the budget
+    /// asks again (every 20 ms at most) while it stays exhausted.
+    fn relieve(&self) {
+        let mut state = self.lock();
+        let queued: Vec<(ConnId, usize)> = state
+            .members
+            .iter()
+            .filter(|(_, m)| m.live && !m.outbox.is_closing())
+            .map(|(conn, m)| (*conn, m.outbox.queued_bytes()))
+            .collect();
+        let Some(least) = queued.iter().map(|(_, q)| *q).min() else {
+            return;
+        };
+        let Some(&(furthest, most)) = queued.iter().max_by_key(|(_, q)| *q) else {
+            return;
+        };
+        if most > least + self.ctx.behind {
+            let State {
+                members, streams, ..
+            } = &mut *state;
+            lag(members, streams, furthest, &self.ctx);
+        }
+    }
 }
 
 #[cfg(test)]

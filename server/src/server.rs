@@ -89,6 +89,7 @@ impl RelayHandle {
     /// Stops accepting, tells every client `server_shutdown`, waits for them to go
     /// (at most 10 s). Every acked item is already durable.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shared.stop_streams();
         self.shared.shutdown.cancel();
         self.task.await.context("the relay task failed")?;
         info!("relay stopped");

@@ -14,7 +14,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::budget::{Class, charge};
 use crate::feeder;
+use crate::group_commit;
 use crate::guard::Rate;
 use crate::outbox::Outbox;
 use crate::protocol::{
@@ -24,7 +26,7 @@ use crate::protocol::{
 use crate::room::{ConnId, Joining, Room, Sid, error_frame};
 use crate::rooms::RoomLease;
 use crate::shared::Shared;
-use crate::store::{Content, ImageMeta, NewItem, StoreError, Upload};
+use crate::store::{Committed, Content, ImageMeta, NewItem, StoreError, Upload};
 
 /// What the connection does after a message.
 #[derive(Debug)]
@@ -32,6 +34,10 @@ pub enum Step {
     Continue,
     Fatal(ProtocolError),
 }
+
+/// Room for a relayed chunk's header (prefix and JSON) beside its body, reserved
+/// before the frame is built.
+const CHUNK_HEADER_ROOM: usize = 128;
 
 /// How many failed or deduplicated item ids a connection remembers, so that their
 /// later chunks are dropped silently (an older one would get `unknown_item`).
@@ -313,7 +319,9 @@ impl Session {
                 );
             }
         }
-        let new = self.new_item(id.clone(), Content::Text(body));
+        // Retention keeps its own copy: the message's bytes are charged to the
+        // memory budget (`metered.rs`) until they are dropped.
+        let new = self.new_item(id.clone(), Content::Text(Bytes::copy_from_slice(&body)));
         self.commit(new, None, None)
             .await
             .map_err(|e| e.with_id(id))?;
@@ -330,39 +338,34 @@ impl Session {
         }
     }
 
-    /// Makes an item durable, then fans it out. Commits of a room are serialized so
-    /// every connection sees completions in seq order.
+    /// Makes an item durable, then fans it out, with the other items of the room
+    /// completing now (group commit; completions reach every connection in seq order).
     async fn commit(
         &self,
         new: NewItem,
         upload: Option<Upload>,
         sid: Option<Sid>,
     ) -> Result<(), ProtocolError> {
-        let _order = self.room.commit_lock.lock().await;
-        // Another connection of this client may have completed the same item meanwhile.
-        if self.ack_if_retained(&new.item_id) {
-            if let Some(sid) = sid {
-                self.room.cancel_stream(sid, CancelReason::Cancelled);
-            }
-            return Ok(());
-        }
-        let store = self.room.store.clone();
+        let item_id = new.item_id.clone();
         let all = self.shared.store.clone();
         let metrics = self.shared.metrics.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            let committed = store.commit(new, upload);
-            // All rooms together stay within the history budget: the oldest items
-            // of the largest rooms go (never this item: a room keeps its newest).
+        // All rooms together stay within the history budget: the oldest items of
+        // the largest rooms go (never this item: a room keeps its newest).
+        let after_batch = Arc::new(move || {
             let pruned = all.enforce_budget();
             metrics.budget_prunes.fetch_add(pruned as u64, Relaxed);
-            committed
-        })
-        .await
-        .map_err(|e| storage_error(&e.to_string()))
-        .and_then(|r| r.map_err(|e: StoreError| storage_error(&e.to_string())));
+        });
+        let committed = group_commit::commit(&self.room, new, upload, self.conn, sid, after_batch)
+            .await
+            .map_err(|e| storage_error(&e.to_string()));
         match committed {
-            Ok(item) => {
-                self.room.complete(&item, self.conn, sid);
+            Ok(Committed::New(_)) => Ok(()),
+            Ok(Committed::Existing(_)) => {
+                // Another connection of this client completed the same item meanwhile.
+                self.ack_if_retained(&item_id);
+                if let Some(sid) = sid {
+                    self.room.cancel_stream(sid, CancelReason::Cancelled);
+                }
                 Ok(())
             }
             Err(err) => {
@@ -555,17 +558,31 @@ impl Session {
         let Some(flight) = self.uploads.get_mut(&id) else {
             return Ok(());
         };
-        let chunk = encode_frame(
+        // Pacing and the memory budget: this sender's next message is not read
+        // until the room's fastest receivers have drained and the relayed copy fits
+        // (PROTOCOL.md, "Flow control").
+        if flight.started {
+            self.room.pace(flight.sid, &self.shared.shutdown).await;
+        }
+        let reservation = self
+            .shared
+            .budget
+            .reserve(body.len() + CHUNK_HEADER_ROOM, Class::Bulk)
+            .await;
+        let mut chunk = encode_frame(
             &RelayHeader::ImageChunk {
                 sid: flight.sid,
                 offset,
             },
             &body,
         );
+        let mut reservation = reservation;
+        reservation.shrink_to(chunk.len());
+        chunk = charge(chunk, reservation);
         if flight.started {
             self.room.stream_chunk(flight.sid, chunk);
         } else {
-            let begin = encode_frame(
+            let begin = self.shared.budget.charge_now(encode_frame(
                 &RelayHeader::ImageBegin(RelayImageBegin {
                     sid: flight.sid,
                     ts: flight.ts,
@@ -579,7 +596,7 @@ impl Session {
                     history: false,
                 }),
                 &flight.preview,
-            );
+            ));
             self.room.start_stream(self.conn, flight.sid, begin, chunk);
             flight.started = true;
         }
@@ -659,7 +676,7 @@ impl Session {
             sha256: flight.begin.sha256,
             width: flight.begin.width,
             height: flight.begin.height,
-            preview: flight.preview,
+            preview: Bytes::copy_from_slice(&flight.preview),
         });
         let new = self.new_item(id.clone(), content);
         if let Err(err) = self.commit(new, Some(upload), Some(flight.sid)).await {

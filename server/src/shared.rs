@@ -1,26 +1,32 @@
 //! State shared by every connection of one relay: settings, rooms, counters, ids.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Budget, Relief};
 use crate::config::Config;
 use crate::guard::Guard;
 use crate::metrics::{Gauges, Metrics};
-use crate::room::{ConnId, Room, Sid};
+use crate::room::{ConnId, Room, RoomSettings, Sid};
 use crate::store::{Store, StoreError};
 
 pub struct Shared {
     pub config: Config,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// The relay-wide memory budget (`budget.rs`).
+    pub budget: Arc<Budget>,
     /// Per source host limits.
     pub guard: Arc<Guard>,
     /// Cancelled when the relay stops: every connection says `server_shutdown`.
     pub shutdown: CancellationToken,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// Set under the `rooms` lock by [`Shared::stop_streams`], so a room made
+    /// after it starts stopped too.
+    streams_stopped: AtomicBool,
     next_conn: AtomicU64,
     next_sid: AtomicU64,
     /// Connections past `hello`.
@@ -31,14 +37,17 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, store: Store) -> Self {
+        let budget = Budget::new(config.memory_budget());
         let guard = Guard::new(config.host_limits);
         Self {
             config,
             store,
             metrics: Arc::new(Metrics::default()),
+            budget,
             guard,
             shutdown: CancellationToken::new(),
             rooms: Mutex::new(HashMap::new()),
+            streams_stopped: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
             next_sid: AtomicU64::new(1),
             sessions: AtomicUsize::new(0),
@@ -63,15 +72,40 @@ impl Shared {
         let store = self.store.room(name)?;
         let mut rooms = self.lock_rooms();
         let room = rooms.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(Room::new(
+            let room = Arc::new(Room::new(
                 name.to_owned(),
                 store,
-                self.metrics.clone(),
-                self.config.limits(),
-                self.config.replay_latest,
-            ))
+                RoomSettings {
+                    metrics: self.metrics.clone(),
+                    budget: self.budget.clone(),
+                    limits: self.config.limits(),
+                    replay_latest: self.config.replay_latest,
+                    window: self.config.room_window_bytes,
+                    outbox_bytes: self.config.outbox_bytes,
+                    linger: self.config.catchup_linger,
+                },
+            ));
+            let as_relief: Arc<dyn Relief> = room.clone();
+            self.budget.add_relief(Arc::downgrade(&as_relief));
+            let cache: Arc<dyn Relief> = room.catchup.clone();
+            self.budget.add_relief(Arc::downgrade(&cache));
+            if self.streams_stopped.load(Relaxed) {
+                room.stop_streams();
+            }
+            room
         });
         Ok(room.clone())
+    }
+
+    /// The first step of stopping: every image streaming in any room is cancelled
+    /// to its receivers (`server_shutdown`) before [`Shared::shutdown`] tells any
+    /// connection goodbye, so no receiver's goodbye can overtake a cancel.
+    pub fn stop_streams(&self) {
+        let rooms = self.lock_rooms();
+        self.streams_stopped.store(true, Relaxed);
+        for room in rooms.values() {
+            room.stop_streams();
+        }
     }
 
     /// Lets the room go from RAM if nobody holds it any more (see `rooms.rs`).
@@ -117,10 +151,22 @@ impl Shared {
             .filter(|room| room.member_count() > 0)
             .count();
         let queued_bytes = rooms.values().map(|room| room.queued_bytes()).sum();
+        let retention_reads = rooms.values().map(|room| room.store.chunk_reads()).sum();
+        let damaged_items = rooms
+            .values()
+            .map(|room| room.catchup.damaged.load(Relaxed))
+            .sum();
         Gauges {
             connections: self.sessions.load(Relaxed),
             rooms: active,
             queued_bytes,
+            memory_budget: self.budget.limit(),
+            memory_used: self.budget.used(),
+            memory_peak: self.budget.peak(),
+            memory_reached: self.budget.times_reached(),
+            memory_forced: self.budget.forced(),
+            retention_reads,
+            damaged_items,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A WebSocket connection's two halves after the upgrade: tungstenite parses what the
-//! client sends (masking, fragments, control frames, the size cap), and [`FrameWriter`]
-//! writes what the relay sends.
+//! client sends (masking, fragments, control frames, the size cap) through the
+//! budget-metered read half (`metered.rs`), and [`FrameWriter`] writes what the relay sends.
 //!
 //! Why not tungstenite for writing too: it copies every frame into a per-connection
 //! buffer before the socket write, so each receiver of a chunk costs a memcpy of it
@@ -11,45 +11,11 @@
 //! copy every receiver shares (RFC 6455 §5.2).
 
 use std::io::IoSlice;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-
-/// The read half, as the stream tungstenite reads from. What tungstenite would write
-/// on its own (pongs, close replies) is discarded: the connection's writer sends those.
-pub struct ReadOnly(pub OwnedReadHalf);
-
-impl AsyncRead for ReadOnly {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for ReadOnly {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 
 const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
@@ -100,8 +66,9 @@ pub fn is_stall(e: &std::io::Error) -> bool {
 }
 
 impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    #[cfg(test)]
-    fn over(io: W) -> Self {
+    /// A writer over any stream, without the stall timeout (tests, and the
+    /// in-process connections of `fuzzing`).
+    pub(crate) fn over(io: W) -> Self {
         Self { io, stall: None }
     }
 
@@ -206,6 +173,8 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
     use tokio::io::AsyncReadExt;
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::Message;

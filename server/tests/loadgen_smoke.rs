@@ -14,6 +14,8 @@ fn small_load() -> Load {
     Load {
         receivers: 2,
         stalled: 0,
+        slow: 0,
+        slow_rate: 0.0,
         senders: 1,
         images: 3,
         size: 100_000,

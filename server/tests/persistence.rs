@@ -163,6 +163,59 @@ async fn sigkill_mid_upload_loses_no_acked_item_and_shows_no_partial_one() {
 }
 
 #[tokio::test]
+async fn sigkill_after_concurrent_uploads_loses_no_acked_item() {
+    let dir = TempDir::new("sigkill-group");
+    let data = dir.path().to_str().expect("utf-8 path").to_owned();
+    let relay = RelayProcess::start(&["--data-dir", &data]);
+    let addr = relay.addr;
+    // Four uploaders at once: their commits share syncs (group commit).
+    let uploads: Vec<_> = (0..4u8)
+        .map(|who| {
+            tokio::spawn(async move {
+                let mut client = Client::join(addr, "Up", "lobby", 10 + u32::from(who)).await;
+                let mut acked = Vec::new();
+                for i in 0..3u8 {
+                    let bytes = fake_png(
+                        200_000 + usize::from(who) * 10 + usize::from(i),
+                        who * 16 + i,
+                    );
+                    let id = format!("g-{who}-{i}");
+                    client.send_image(&id, &bytes, 64 * 1024).await;
+                    client.text(&format!("{id}-t"), "and a word").await;
+                    acked.push((id, bytes));
+                }
+                let mut seqs = std::collections::BTreeMap::new();
+                while seqs.len() < 6 {
+                    if let RelayHeader::Ack { id, seq, .. } = client.recv().await.header {
+                        seqs.insert(id, seq);
+                    }
+                }
+                acked
+                    .into_iter()
+                    .map(|(id, bytes)| (seqs[&id], bytes))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acked = Vec::new();
+    for task in uploads {
+        acked.extend(task.await.expect("uploader"));
+    }
+    relay.kill();
+
+    let relay = RelayProcess::start(&["--data-dir", &data]);
+    let mut ben = Client::join_since(relay.addr, "Ben", "lobby", 2, Some(0)).await;
+    assert_eq!(ben.welcome.as_ref().expect("welcome").history, 24);
+    acked.sort_by_key(|(seq, _)| *seq);
+    for (seq, bytes) in &acked {
+        let image = ben.recv_image().await;
+        assert_eq!(image.seq, *seq);
+        assert_eq!(&image.bytes, bytes);
+    }
+    relay.kill();
+}
+
+#[tokio::test]
 async fn sigterm_tells_clients_and_exits_zero() {
     let dir = TempDir::new("sigterm");
     let data = dir.path().to_str().expect("utf-8 path").to_owned();

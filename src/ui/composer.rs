@@ -1,16 +1,29 @@
 //! The composer: "Send images…", the text box (Enter sends, Shift+Enter adds a
 //! line), and the overlay shown while files are dragged over the window.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use egui::{Key, Modifiers, RichText};
 
-use crate::app::SnapwireApp;
+use crate::intent::Intent;
 
 pub const TEXT_BOX_ID: &str = "composer-text";
 
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
+/// The composer's own state: the text being written and a short message under it.
+#[derive(Default)]
+pub struct Composer {
+    pub text: String,
+    /// A short message under the composer (no dialog, too long…).
+    pub hint: Option<String>,
+}
+
+/// `picking`: the file dialog is open (its button waits).
+pub fn show(ui: &mut egui::Ui, composer: &mut Composer, picking: bool) -> Vec<Intent> {
+    let mut intents = Vec::new();
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
-        if let Some(hint) = &app.room.hint {
+        if let Some(hint) = &composer.hint {
             ui.label(RichText::new(hint).italics());
         }
         let id = egui::Id::unique(TEXT_BOX_ID);
@@ -27,28 +40,73 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
                 before != i.events.len()
             });
         ui.horizontal(|ui| {
-            let label = if app.picking() { "Choosing…" } else { "Send images…" };
+            let label = if picking { "Choosing…" } else { "Send images…" };
             if ui
-                .add_enabled(!app.picking(), egui::Button::new(label))
+                .add_enabled(!picking, egui::Button::new(label))
                 .on_hover_text("PNG, JPEG, GIF, WebP or BMP. You can also drop files here or paste with Ctrl+V.")
                 .clicked()
             {
-                app.pick_files();
+                intents.push(Intent::PickFiles);
             }
             let send_width = 60.0;
-            let edit = egui::TextEdit::multiline(&mut app.room.composer)
+            let edit = egui::TextEdit::multiline(&mut composer.text)
                 .id(id)
                 .hint_text("Write a message — Enter sends, Shift+Enter for a new line")
                 .desired_rows(1)
                 .desired_width(ui.available_width() - send_width - 8.0);
             ui.add(edit);
             if ui.add_sized([send_width, 24.0], egui::Button::new("Send")).clicked() || enter {
-                app.send_text();
+                let text = composer.text.trim_end();
+                if !text.trim().is_empty() {
+                    intents.push(Intent::SendText(text.to_owned()));
+                }
                 ui.memory_mut(|m| m.request_focus(id));
             }
         });
         ui.add_space(6.0);
     });
+    intents
+}
+
+/// Files dropped on the window, images pasted, files copied and pasted: taken
+/// out of this frame's input (so the text box does not also get them).
+pub fn take_dropped_and_pasted(ctx: &egui::Context) -> Vec<Intent> {
+    let dropped: Vec<PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    });
+    let (images, paths) = ctx.input_mut(|i| {
+        let mut images = Vec::new();
+        let mut paths = Vec::new();
+        i.events.retain(|event| match event {
+            egui::Event::PasteImage(image) => {
+                images.push(Arc::clone(image));
+                false
+            }
+            egui::Event::Paste(text) => match crate::picker::pasted_paths(text) {
+                Some(found) => {
+                    paths.extend(found);
+                    false
+                }
+                None => true,
+            },
+            _ => true,
+        });
+        (images, paths)
+    });
+    let mut intents = Vec::new();
+    if !dropped.is_empty() {
+        intents.push(Intent::OfferFiles(dropped));
+    }
+    if !paths.is_empty() {
+        intents.push(Intent::OfferFiles(paths));
+    }
+    intents.extend(images.into_iter().map(Intent::SendPasted));
+    intents
 }
 
 /// Dims the window and says what dropping does, while files hover over it.

@@ -1,28 +1,131 @@
-//! The connect view: relay address, name, room, token; or host a room here.
+//! The connect view: relay address, name, room, token; relays found on the
+//! LAN; or host a room here. The form is this view's own state; the rules it
+//! is checked by live in [`crate::settings`], applied by [`ConnectForm::check`]
+//! (live while typing once Connect was pressed, and once more by the app
+//! when it connects).
 
-use egui::{Align, Color32, RichText};
+use egui::{Align, RichText};
 
-use crate::app::SnapwireApp;
+use crate::discovery::FoundList;
+use crate::intent::Intent;
+use crate::look::ERROR_COLOR;
+use crate::settings::{self, FormErrors, Settings, Target};
 
-pub const ERROR_COLOR: Color32 = Color32::from_rgb(235, 90, 80);
+/// The connect view's state: the form as typed and what it says about it.
+#[derive(Default)]
+pub struct ConnectForm {
+    pub fields: Settings,
+    pub errors: FormErrors,
+    /// Set once Connect was pressed: from then on errors update as you type.
+    pub tried: bool,
+    pub host_error: Option<String>,
+    /// A found relay that needs a token: the form asks for it before joining.
+    pub token_for: Option<String>,
+    /// The app icon, shown above the form (uploaded once).
+    icon: Option<egui::TextureHandle>,
+}
 
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
+impl ConnectForm {
+    pub fn new(fields: Settings) -> Self {
+        Self {
+            fields,
+            ..Self::default()
+        }
+    }
+
+    /// The form's rules, applied once: the target, or the errors shown under the fields.
+    pub fn check(&mut self) -> Option<Target> {
+        self.tried = true;
+        match settings::validate_form(&self.fields) {
+            Ok(target) => {
+                self.errors = FormErrors::default();
+                Some(target)
+            }
+            Err(errors) => {
+                self.errors = errors;
+                None
+            }
+        }
+    }
+
+    /// Hosting needs a name and a room only (the address is ours).
+    pub fn check_identity(&mut self) -> Option<(String, String)> {
+        self.tried = true;
+        let name = settings::check_name(&self.fields.name);
+        let room = settings::check_room(&self.fields.room);
+        self.errors = FormErrors {
+            server: None,
+            name: name.clone().err(),
+            room: room.clone().err(),
+        };
+        Some((name.ok()?, room.ok()?))
+    }
+
+    /// After "Leave", the form shows what we were connected with (the
+    /// address only when it was not our own hosted relay).
+    pub fn remember(&mut self, target: &Target, hosting: bool) {
+        self.fields.name.clone_from(&target.name);
+        self.fields.room.clone_from(&target.room);
+        if !hosting {
+            self.fields.server = target
+                .url
+                .trim_start_matches("ws://")
+                .trim_end_matches("/ws")
+                .to_owned();
+            self.fields.token = target.token.clone().unwrap_or_default();
+        }
+    }
+
+    /// Fills the form from a found relay; true when it can join now, false
+    /// when it first asks for the relay's token.
+    pub fn take_found(&mut self, relay: &crate::discovery::FoundRelay) -> bool {
+        let Some(address) = crate::discovery::typed_address(relay) else {
+            return false;
+        };
+        if self.fields.server != address {
+            self.fields.token.clear();
+        }
+        self.fields.server = address;
+        if let Some(room) = crate::discovery::room_of(&relay.instance) {
+            self.fields.room = room;
+        }
+        if relay.needs_token && self.fields.token.trim().is_empty() {
+            self.token_for = Some(relay.instance.clone());
+            return false;
+        }
+        self.token_for = None;
+        true
+    }
+}
+
+/// What the connect view shows besides its form.
+pub struct ConnectInput<'a> {
+    /// Relays seen on the LAN (empty while discovery is off).
+    pub found: &'a FoundList,
+    /// Discovery is on (so "Looking for relays…" is worth saying).
+    pub discovering: bool,
+    /// The hosted relay is starting: the buttons wait.
+    pub busy: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, input: &ConnectInput<'_>, form: &mut ConnectForm) -> Vec<Intent> {
+    let mut intents = Vec::new();
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.vertical_centered(|ui| {
                 ui.add_space(24.0);
-                if app.form.icon.is_none()
+                if form.icon.is_none()
                     && let Some((w, h, rgba)) = crate::icon::pixels()
                 {
                     let image =
                         egui::ColorImage::from_rgba_unmultiplied([w as usize, h as usize], &rgba);
-                    app.form.icon = Some(ui.ctx().load_texture(
+                    form.icon = Some(ui.ctx().load_texture(
                         "snapwire-icon",
                         image,
                         egui::TextureOptions::LINEAR,
                     ));
                 }
-                if let Some(icon) = &app.form.icon {
+                if let Some(icon) = &form.icon {
                     ui.add(egui::Image::new((icon.id(), egui::vec2(72.0, 72.0))));
                 }
                 ui.heading(RichText::new("Snapwire").size(30.0).strong());
@@ -35,11 +138,12 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
                 ui.add_space(margin);
                 ui.vertical(|ui| {
                     ui.set_max_width(width);
-                    form(ui, app, width);
+                    form_fields(ui, input, form, width, &mut intents);
                 });
             });
         });
     });
+    intents
 }
 
 fn field(
@@ -66,43 +170,46 @@ fn error_line(ui: &mut egui::Ui, error: &Option<String>) {
     ui.add_space(6.0);
 }
 
-fn form(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
-    let busy = app.form.hosting_starting;
+fn form_fields(
+    ui: &mut egui::Ui,
+    input: &ConnectInput<'_>,
+    form: &mut ConnectForm,
+    width: f32,
+    intents: &mut Vec<Intent>,
+) {
+    let busy = input.busy;
     let mut changed = false;
     changed |= field(
         ui,
         "Relay address",
-        &mut app.form.fields.server,
+        &mut form.fields.server,
         "192.168.1.20 or relay.local:7600",
         false,
         width,
     );
-    error_line(ui, &app.form.errors.server);
+    error_line(ui, &form.errors.server);
     changed |= field(
         ui,
         "Your name",
-        &mut app.form.fields.name,
+        &mut form.fields.name,
         "how others see you",
         false,
         width,
     );
-    error_line(ui, &app.form.errors.name);
-    changed |= field(ui, "Room", &mut app.form.fields.room, "lobby", false, width);
-    error_line(ui, &app.form.errors.room);
+    error_line(ui, &form.errors.name);
+    changed |= field(ui, "Room", &mut form.fields.room, "lobby", false, width);
+    error_line(ui, &form.errors.room);
     changed |= field(
         ui,
         "Access token (if the relay needs one)",
-        &mut app.form.fields.token,
+        &mut form.fields.token,
         "optional",
         true,
         width,
     );
     ui.add_space(8.0);
-    if changed && app.form.tried {
-        app.form.errors = match crate::settings::validate_form(&app.form.fields) {
-            Ok(_) => Default::default(),
-            Err(errors) => errors,
-        };
+    if changed && form.tried {
+        form.check();
     }
     let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.with_layout(egui::Layout::left_to_right(Align::Center), |ui| {
@@ -111,11 +218,11 @@ fn form(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
             egui::Button::new(RichText::new("Connect").strong()).min_size(egui::vec2(120.0, 30.0)),
         );
         if connect.clicked() || (enter && !busy) {
-            app.submit_form();
+            intents.push(Intent::Connect);
         }
     });
 
-    found_relays(ui, app, width);
+    found_relays(ui, input, form, width, intents);
 
     ui.add_space(18.0);
     ui.separator();
@@ -135,19 +242,25 @@ fn form(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
         )
         .clicked()
     {
-        app.host_from_form();
+        intents.push(Intent::Host);
     }
-    if let Some(e) = &app.form.host_error {
+    if let Some(e) = &form.host_error {
         ui.colored_label(ERROR_COLOR, e);
     }
 }
 
 /// Relays seen on the LAN: one click joins (asking for a token first when the relay needs one).
-fn found_relays(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
-    if app.form.found.relays.is_empty() {
-        if app.discovering() {
+fn found_relays(
+    ui: &mut egui::Ui,
+    input: &ConnectInput<'_>,
+    form: &mut ConnectForm,
+    width: f32,
+    intents: &mut Vec<Intent>,
+) {
+    if input.found.relays.is_empty() {
+        if input.discovering {
             ui.add_space(10.0);
-            let words = match &app.form.found.error {
+            let words = match &input.found.error {
                 Some(e) => format!("Cannot look for relays on your network: {e}"),
                 None => "Looking for relays on your network…".to_owned(),
             };
@@ -158,8 +271,7 @@ fn found_relays(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
     ui.add_space(14.0);
     ui.label(RichText::new("Relays on your network").strong());
     ui.add_space(2.0);
-    let mut join = None;
-    for relay in &app.form.found.relays {
+    for relay in &input.found.relays {
         let address = crate::discovery::typed_address(relay).unwrap_or_default();
         let mut text = format!("{}   {address}", relay.instance);
         if relay.needs_token {
@@ -171,16 +283,13 @@ fn found_relays(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
             .on_hover_text("Join this relay with your name and room")
             .clicked()
         {
-            join = Some(relay.clone());
+            intents.push(Intent::JoinFound(relay.clone()));
         }
     }
-    if let Some(relay) = join {
-        app.join_found(&relay);
-    }
-    if let Some(instance) = app.form.token_for.clone() {
+    if let Some(instance) = form.token_for.clone() {
         ui.add_space(6.0);
         ui.label(format!("“{instance}” needs an access token:"));
-        let edit = egui::TextEdit::singleline(&mut app.form.fields.token)
+        let edit = egui::TextEdit::singleline(&mut form.fields.token)
             .id(egui::Id::unique("found-token"))
             .password(true)
             .hint_text("access token")
@@ -197,9 +306,9 @@ fn found_relays(ui: &mut egui::Ui, app: &mut SnapwireApp, width: f32) {
             field.request_focus();
         }
         let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (clicked || entered) && !app.form.fields.token.trim().is_empty() {
-            app.form.token_for = None;
-            app.submit_form();
+        if (clicked || entered) && !form.fields.token.trim().is_empty() {
+            form.token_for = None;
+            intents.push(Intent::Connect);
         }
     }
 }

@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 
 use egui::{Color32, Rect, RichText, Sense, Stroke, StrokeKind, Vec2, pos2, vec2};
 
-use crate::app::SnapwireApp;
-use crate::media::TexKey;
-use crate::state::EntryKey;
-use crate::textures::Slot;
+use crate::intent::Intent;
+use crate::look::{format_time, user_color};
+use crate::media::{self, MediaWorker, TexKey};
+use crate::state::{EntryKey, Model};
+use crate::textures::{Look, TextureCache};
 
 /// Thumbnail side and caption height, in points.
 const THUMB: f32 = 160.0;
@@ -35,24 +36,40 @@ enum Click {
     Range(EntryKey),
 }
 
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
-    let keys = app.viewable_keys();
+/// What the gallery shows besides its own state.
+pub struct GalleryInput<'a> {
+    pub model: &'a Model,
+    /// The viewable images, oldest first.
+    pub keys: &'a [EntryKey],
+    /// A save is running (the save buttons wait).
+    pub saving: bool,
+}
+
+pub fn show(
+    ui: &mut egui::Ui,
+    input: &GalleryInput<'_>,
+    state: &mut GalleryState,
+    textures: &mut TextureCache,
+    media: &MediaWorker,
+) -> Vec<Intent> {
+    let mut intents = Vec::new();
+    let keys = input.keys;
     // Selections of images that left the room go with them.
-    app.keep.gallery.selected.retain(|k| keys.contains(k));
-    let selected = app.keep.gallery.selected.len();
-    let saving = app.keep.save.is_some();
+    state.selected.retain(|k| keys.contains(k));
+    let selected = state.selected.len();
+    let saving = input.saving;
 
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{} images", keys.len())).strong());
         ui.separator();
         if ui.button("Select all").clicked() {
-            app.keep.gallery.selected = keys.iter().copied().collect();
+            state.selected = keys.iter().copied().collect();
         }
         if ui
             .add_enabled(selected > 0, egui::Button::new("Select none"))
             .clicked()
         {
-            app.keep.gallery.selected.clear();
+            state.selected.clear();
         }
         ui.separator();
         let save_selected = format!("Save selected ({selected})…");
@@ -64,16 +81,16 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             let chosen: Vec<EntryKey> = keys
                 .iter()
                 .copied()
-                .filter(|k| app.keep.gallery.selected.contains(k))
+                .filter(|k| state.selected.contains(k))
                 .collect();
-            app.save_images(&chosen);
+            intents.push(Intent::SaveMany(chosen));
         }
         if ui
             .add_enabled(!keys.is_empty() && !saving, egui::Button::new("Save all…"))
             .on_hover_text("Choose a folder; existing files are never replaced")
             .clicked()
         {
-            app.save_images(&keys);
+            intents.push(Intent::SaveMany(keys.to_vec()));
         }
     });
     ui.label(
@@ -87,13 +104,13 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
         ui.centered_and_justified(|ui| {
             ui.label(RichText::new("No images in this room yet.").weak());
         });
-        return;
+        return intents;
     }
 
     let width = ui.available_width();
     let columns = (((width + GAP) / (THUMB + GAP)).floor() as usize).max(1);
     let rows = keys.len().div_ceil(columns);
-    let index_of: std::collections::HashMap<EntryKey, usize> = app
+    let index_of: std::collections::HashMap<EntryKey, usize> = input
         .model
         .entries
         .iter()
@@ -118,24 +135,26 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
                             Some((a, b)) => (a.min(entry_row), b.max(entry_row)),
                         });
                         drawn += 1;
-                        if let Some(click) = cell(ui, app, *key, entry_row) {
+                        let selected = state.selected.contains(key);
+                        let shown =
+                            cell(ui, input.model, *key, entry_row, selected, textures, media);
+                        if let Some(click) = shown {
                             clicks.push(click);
                         }
                     }
                 });
             }
         });
-    app.keep.gallery.cells_drawn = drawn;
+    state.cells_drawn = drawn;
     if let Some((first, last)) = span {
-        app.textures.evict(first, last, &app.media);
+        textures.evict(first, last, media);
     }
 
     for click in clicks {
-        let state = &mut app.keep.gallery;
         match click {
             Click::Open(key) => {
                 state.anchor = Some(key);
-                app.open_viewer(key);
+                intents.push(Intent::Open(key));
             }
             Click::Toggle(key) => {
                 if !state.selected.remove(&key) {
@@ -154,11 +173,20 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             }
         }
     }
+    intents
 }
 
-fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> Option<Click> {
+fn cell(
+    ui: &mut egui::Ui,
+    model: &Model,
+    key: EntryKey,
+    row: usize,
+    selected: bool,
+    textures: &mut TextureCache,
+    media: &MediaWorker,
+) -> Option<Click> {
     let (rect, response) = ui.allocate_exact_size(vec2(THUMB, THUMB + CAPTION), Sense::click());
-    let entry = app.model.entry(key)?;
+    let entry = model.entry(key)?;
     let image = entry.image()?;
     let name = image.name().to_owned();
     let dims = image
@@ -167,8 +195,7 @@ fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> 
         .and_then(|m| Some((m.width?, m.height?)));
     let from = entry.from.clone();
     let ts = entry.ts;
-    let data = crate::keep::entry_data(entry);
-    let selected = app.keep.gallery.selected.contains(&key);
+    let data = media::entry_data(entry);
 
     // Widgets placed inside the cell must not move the row's cursor.
     let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(rect));
@@ -179,18 +206,11 @@ fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> 
     painter.rect_filled(thumb_rect, 6.0, visuals.extreme_bg_color);
 
     // Same size as the timeline asks for, so both share one texture.
-    let shown = super::timeline::display_size(dims, 360.0);
+    let shown = super::bubble::display_size(dims, 360.0);
     let max_side = (shown.x.max(shown.y) * ui.ctx().pixels_per_point()).ceil() as u32;
-    let texture = match app.textures.get(TexKey::Full(key), row) {
-        Some(Slot::Ready { texture, full }) => Some((texture.id(), *full)),
-        Some(_) => None,
-        None => {
-            if let Some(data) = data {
-                app.textures
-                    .request(TexKey::Full(key), row, data, max_side, &app.media);
-            }
-            None
-        }
+    let texture = match textures.look(TexKey::Full(key), row, data, max_side, media) {
+        Look::Texture(id, full) => Some((id, full)),
+        _ => None,
     };
     match texture {
         Some((id, full)) => {
@@ -242,14 +262,14 @@ fn cell(ui: &mut egui::Ui, app: &mut SnapwireApp, key: EntryKey, row: usize) -> 
             egui::Align2::LEFT_TOP,
             truncate(&user.name, 18),
             egui::FontId::proportional(13.0),
-            super::user_color(&user.id),
+            user_color(&user.id),
         );
         x = sender.right() + 6.0;
     }
     painter.text(
         pos2(x, caption.top() + 1.0),
         egui::Align2::LEFT_TOP,
-        super::format_time(ts),
+        format_time(ts),
         egui::FontId::proportional(11.0),
         visuals.weak_text_color(),
     );

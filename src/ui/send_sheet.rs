@@ -8,9 +8,9 @@ use std::sync::mpsc;
 
 use egui::RichText;
 
-use crate::app::SnapwireApp;
-use crate::media::human_size;
-use crate::privacy::{self, Inspected};
+use crate::intent::Intent;
+use crate::look::{ERROR_COLOR, human_size};
+use crate::media::privacy::{self, Inspected};
 
 /// One file on the sheet.
 pub struct SheetItem {
@@ -26,15 +26,9 @@ pub struct SendSheet {
     inspected: mpsc::Receiver<(usize, Result<Inspected, String>)>,
 }
 
-/// What the person chose.
-pub enum Choice {
-    Send,
-    Close,
-}
-
 impl SendSheet {
     /// Lists `paths` and starts reading their headers off the UI thread.
-    pub fn open(paths: Vec<PathBuf>, repaint: crate::net::Repaint) -> Self {
+    pub fn open(paths: Vec<PathBuf>, repaint: crate::repaint::Repaint) -> Self {
         let (tx, rx) = mpsc::sync_channel(paths.len().max(1));
         let items = paths
             .iter()
@@ -93,10 +87,9 @@ impl SendSheet {
     }
 }
 
-/// Draws the sheet over the room; the app acts on the returned choice.
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> Option<Choice> {
-    let keep_metadata = &mut app.form.fields.keep_metadata;
-    let sheet = app.sheet.as_mut()?;
+/// Draws the sheet over the room. `keep_metadata` is the remembered setting
+/// behind "Remove location and camera data".
+pub fn show(ui: &mut egui::Ui, sheet: &mut SendSheet, keep_metadata: &mut bool) -> Vec<Intent> {
     sheet.update();
     let mut choice = None;
     let modal = egui::Modal::new(egui::Id::unique("send-sheet")).show(ui.ctx(), |ui| {
@@ -126,9 +119,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> Option<Choice> {
                                     ))
                                     .weak(),
                                 ),
-                                Some(Err(e)) => {
-                                    ui.colored_label(super::connect::ERROR_COLOR, e.as_str())
-                                }
+                                Some(Err(e)) => ui.colored_label(ERROR_COLOR, e.as_str()),
                             };
                         });
                     });
@@ -168,20 +159,20 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> Option<Choice> {
                     .min_size(egui::vec2(90.0, 28.0)),
             );
             if send.clicked() {
-                choice = Some(Choice::Send);
+                choice = Some(Intent::SendSheet);
             }
             if ui.button("Cancel").clicked() {
-                choice = Some(Choice::Close);
+                choice = Some(Intent::CloseSheet);
             }
             ui.label(RichText::new("Enter sends · Esc cancels").small().weak());
         });
         // Consumed, so the composer underneath does not also send its text.
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {
-            choice = Some(Choice::Send);
+            choice = Some(Intent::SendSheet);
         }
     });
     if modal.should_close() && choice.is_none() {
-        choice = Some(Choice::Close);
+        choice = Some(Intent::CloseSheet);
     }
-    choice
+    choice.into_iter().collect()
 }

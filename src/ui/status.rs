@@ -5,15 +5,24 @@ use std::time::Instant;
 
 use egui::{Color32, RichText};
 
-use crate::app::SnapwireApp;
-use crate::state::ConnState;
+use crate::host::Hosted;
+use crate::intent::Intent;
+use crate::look::{ERROR_COLOR, OK_COLOR as OK, WAIT_COLOR as WAIT};
+use crate::state::{ConnState, Model};
 
-const OK: Color32 = Color32::from_rgb(90, 200, 120);
-const WAIT: Color32 = Color32::from_rgb(230, 180, 60);
+/// What the status line shows.
+pub struct StatusInput<'a> {
+    pub model: &'a Model,
+    /// Our own items not yet acked.
+    pub pending: usize,
+    /// The relay this computer hosts, if any.
+    pub hosting: Option<&'a Hosted>,
+    /// Desktop notifications while in the background (the "Notify" switch).
+    pub notifications: bool,
+}
 
 /// The connection state as one line of words.
-pub fn status_text(app: &SnapwireApp, now: Instant) -> (Color32, String) {
-    let model = &app.model;
+pub fn status_text(model: &Model, now: Instant) -> (Color32, String) {
     match &model.conn {
         ConnState::Idle => (WAIT, "Not connected".into()),
         ConnState::Connecting { attempt: 0 } => (WAIT, "Connecting…".into()),
@@ -42,14 +51,12 @@ pub fn status_text(app: &SnapwireApp, now: Instant) -> (Color32, String) {
             let secs = retry_at.saturating_duration_since(now).as_secs_f32().ceil() as u64;
             (WAIT, format!("Reconnecting in {secs} s — {reason}"))
         }
-        ConnState::Stopped { reason } => (
-            super::connect::ERROR_COLOR,
-            format!("Disconnected — {reason}"),
-        ),
+        ConnState::Stopped { reason } => (ERROR_COLOR, format!("Disconnected — {reason}")),
     }
 }
 
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
+pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
+    let mut intents = Vec::new();
     egui::Panel::top("status").show(ui, |ui| {
         ui.add_space(4.0);
         // Buttons first (right to left), then the status in what is left, cut
@@ -59,20 +66,28 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             row,
             egui::Layout::right_to_left(egui::Align::Center),
             |ui| {
-                let leave = if app.hosting.is_some() {
+                let leave = if input.hosting.is_some() {
                     "Stop hosting"
                 } else {
                     "Leave"
                 };
                 if ui.button(leave).clicked() {
-                    app.leave();
+                    intents.push(Intent::Leave);
                 }
-                let pending = app.pending_count();
-                if pending > 0 && app.model.conn != ConnState::Connected {
+                let mut notify = input.notifications;
+                if ui
+                    .checkbox(&mut notify, "Notify")
+                    .on_hover_text("Desktop notifications for new pictures and texts while this window is in the background")
+                    .changed()
+                {
+                    intents.push(Intent::Notifications(notify));
+                }
+                let pending = input.pending;
+                if pending > 0 && input.model.conn != ConnState::Connected {
                     ui.label(RichText::new(format!("{pending} waiting to send")).color(WAIT));
                 }
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                    let (color, text) = status_text(app, Instant::now());
+                    let (color, text) = status_text(input.model, Instant::now());
                     let (dot, _) =
                         ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                     ui.painter().circle_filled(dot.center(), 4.5, color);
@@ -81,7 +96,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
                 });
             },
         );
-        if let Some(hosted) = &app.hosting {
+        if let Some(hosted) = input.hosting {
             let text = if hosted.bound.ip().is_loopback() {
                 format!(
                     "Hosting at {} — reachable from this computer only",
@@ -100,14 +115,15 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) {
             };
             ui.label(RichText::new(text).strong());
         }
-        if let Some(error) = app.model.last_error.clone() {
+        if let Some(error) = &input.model.last_error {
             ui.horizontal(|ui| {
-                ui.colored_label(super::connect::ERROR_COLOR, error);
+                ui.colored_label(ERROR_COLOR, error);
                 if ui.small_button("×").clicked() {
-                    app.model.last_error = None;
+                    intents.push(Intent::DismissError);
                 }
             });
         }
         ui.add_space(2.0);
     });
+    intents
 }

@@ -2,153 +2,28 @@
 //! resolution. Fit / 100% / zoom (wheel, pinch, +/- keys and buttons) / pan
 //! (drag), ←/→ for the previous and next image, Esc to close.
 //!
-//! The original bytes are decoded on the viewer's own thread
-//! ([`FullDecoder`], with the usual [`image::Limits`]); only the newest
-//! request is decoded, so holding → skips the images in between. Meanwhile the
-//! timeline's texture or the preview is shown under a spinner. The viewer owns
-//! one texture, replaced when moving on and freed when it closes.
+//! The original bytes are decoded by the media worker (its viewer slot:
+//! only the newest request is decoded, so holding → skips the images in
+//! between). Meanwhile the timeline's texture or the preview is shown under
+//! a spinner. The viewer owns one texture, replaced when moving on and freed
+//! when it closes.
 
-use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
 use egui::{Color32, Key, Modifiers, Rect, RichText, Sense, Vec2, pos2, vec2};
 
-use crate::app::SnapwireApp;
-use crate::media::{Data, TexKey};
-use crate::state::{EntryKey, ImageState};
-use crate::textures::Slot;
+use crate::intent::Intent;
+use crate::keep::Activity;
+use crate::look::{ERROR_COLOR, format_time, human_size, user_color};
+use crate::media::{Data, MediaWorker, TexKey};
+use crate::state::{Entry, EntryKey};
+use crate::textures::{Look, TextureCache};
 
 /// Zoom bounds, as physical pixels per image pixel.
 const MIN_ZOOM: f32 = 0.02;
 const MAX_ZOOM: f32 = 32.0;
 /// One step of the +/- buttons and keys.
 const STEP: f32 = 1.25;
-
-/// Pixels of the full image, ready to upload.
-pub struct FullImage {
-    pub image: egui::ColorImage,
-    /// The image's real size (the texture is smaller only beyond the GPU's limit).
-    pub original: [u32; 2],
-}
-
-struct Request {
-    generation: u64,
-    key: EntryKey,
-    data: Data,
-    max_side: u32,
-}
-
-pub struct Loaded {
-    generation: u64,
-    key: EntryKey,
-    result: Result<FullImage, String>,
-}
-
-#[derive(Default)]
-struct Shared {
-    next: Option<Request>,
-    closed: bool,
-}
-
-/// The viewer's decoding thread: holds at most one waiting request (a newer one replaces it).
-pub struct FullDecoder {
-    shared: Arc<(Mutex<Shared>, Condvar)>,
-    done: mpsc::Receiver<Loaded>,
-}
-
-impl FullDecoder {
-    pub fn spawn(repaint: crate::net::Repaint) -> Self {
-        let shared: Arc<(Mutex<Shared>, Condvar)> = Arc::default();
-        let (tx, done) = mpsc::sync_channel(2);
-        let worker = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("snapwire-viewer".into())
-            .spawn(move || {
-                loop {
-                    let request = {
-                        let (lock, wake) = &*worker;
-                        let Ok(mut guard) = lock.lock() else { return };
-                        loop {
-                            if guard.closed {
-                                return;
-                            }
-                            if let Some(request) = guard.next.take() {
-                                break request;
-                            }
-                            guard = match wake.wait(guard) {
-                                Ok(g) => g,
-                                Err(_) => return,
-                            };
-                        }
-                    };
-                    let result = decode_full(&request.data, request.max_side);
-                    let loaded = Loaded {
-                        generation: request.generation,
-                        key: request.key,
-                        result,
-                    };
-                    if tx.send(loaded).is_err() {
-                        return;
-                    }
-                    repaint();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "could not start the viewer's decoder");
-        }
-        Self { shared, done }
-    }
-
-    fn request(&self, request: Request) {
-        let (lock, wake) = &*self.shared;
-        if let Ok(mut guard) = lock.lock() {
-            guard.next = Some(request);
-            wake.notify_one();
-        }
-    }
-
-    fn try_recv(&self) -> Option<Loaded> {
-        self.done.try_recv().ok()
-    }
-}
-
-impl Drop for FullDecoder {
-    fn drop(&mut self) {
-        let (lock, wake) = &*self.shared;
-        if let Ok(mut guard) = lock.lock() {
-            guard.closed = true;
-            guard.next = None;
-            wake.notify_one();
-        }
-    }
-}
-
-/// Decodes the original with limits, scaled down only if a side exceeds `max_side`
-/// (the GPU's largest texture).
-pub fn decode_full(data: &Data, max_side: u32) -> Result<FullImage, String> {
-    let bytes = match data {
-        Data::Memory(bytes) => bytes.clone(),
-        Data::File(path) => std::fs::read(path)
-            .map(bytes::Bytes::from)
-            .map_err(|e| format!("its cached copy is unreadable: {e}"))?,
-    };
-    let img = crate::media::decode(&bytes)?;
-    let original = [img.width(), img.height()];
-    let img = if img.width() > max_side || img.height() > max_side {
-        img.thumbnail(max_side, max_side)
-    } else {
-        img
-    };
-    let size = [img.width() as usize, img.height() as usize];
-    let image = match img {
-        image::DynamicImage::ImageRgb8(rgb) => egui::ColorImage::from_rgb(size, rgb.as_raw()),
-        image::DynamicImage::ImageRgba8(rgba) => {
-            egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw())
-        }
-        other => egui::ColorImage::from_rgba_unmultiplied(size, other.to_rgba8().as_raw()),
-    };
-    Ok(FullImage { image, original })
-}
 
 /// The open viewer.
 pub struct Viewer {
@@ -160,9 +35,13 @@ pub struct Viewer {
     pub pan: Vec2,
     /// The full-resolution texture, once decoded.
     pub full: Option<(egui::TextureHandle, [u32; 2])>,
+    /// An animated GIF's frames at full size (played over `full`).
+    pub animated: Option<crate::textures::Animated>,
     pub error: Option<String>,
-    generation: u64,
-    requested: bool,
+    /// Tells the worker's answer for this opening from a stale one.
+    pub generation: u64,
+    /// The full decode was asked for.
+    pub requested: bool,
     opened_at: Instant,
     reported: bool,
     /// The zoom in effect in the last frame (for the label and for zooming from Fit).
@@ -176,6 +55,7 @@ impl Viewer {
             zoom: None,
             pan: Vec2::ZERO,
             full: None,
+            animated: None,
             error: None,
             generation,
             requested: false,
@@ -183,6 +63,28 @@ impl Viewer {
             reported: false,
             // Known once the first frame measured the window.
             shown_zoom: f32::NAN,
+        }
+    }
+
+    /// The media worker's answer: kept when it is for this opening of this image.
+    pub fn take_full(
+        &mut self,
+        ctx: &egui::Context,
+        generation: u64,
+        key: EntryKey,
+        result: Result<crate::media::Decoded, String>,
+    ) {
+        if generation != self.generation || key != self.key {
+            return;
+        }
+        match result {
+            Ok(full) => {
+                let now = ctx.input(|i| i.time);
+                self.animated = crate::textures::Animated::upload(ctx, "viewer", full.frames, now);
+                let texture = ctx.load_texture("viewer", full.image, egui::TextureOptions::LINEAR);
+                self.full = Some((texture, full.full));
+            }
+            Err(why) => self.error = Some(why),
         }
     }
 
@@ -203,82 +105,27 @@ impl Viewer {
     }
 }
 
-/// What the viewer asks of the app this frame.
-enum Ask {
-    Close,
-    Go(isize),
-    Save,
-    Copy,
+/// What the viewer shows besides its own state.
+pub struct ViewerInput<'a> {
+    pub entry: &'a Entry,
+    /// The entry's row in the timeline (the texture cache's eviction counts rows).
+    pub row: usize,
+    /// Every viewable image of the room, oldest first (← and → move along it).
+    pub keys: &'a [EntryKey],
+    pub activity: &'a Activity,
 }
 
-impl SnapwireApp {
-    /// Opens (or moves) the viewer to `key`.
-    pub fn open_viewer(&mut self, key: EntryKey) {
-        self.keep.generation += 1;
-        self.keep.viewer = Some(Viewer::new(key, self.keep.generation));
-    }
-
-    /// Takes a finished full-resolution decode, if it is still wanted.
-    pub(crate) fn viewer_logic(&mut self, ctx: &egui::Context) {
-        let Some(decoder) = &self.keep.decoder else {
-            return;
-        };
-        while let Some(loaded) = decoder.try_recv() {
-            let Some(viewer) = self.keep.viewer.as_mut() else {
-                continue;
-            };
-            if loaded.generation != viewer.generation || loaded.key != viewer.key {
-                continue;
-            }
-            match loaded.result {
-                Ok(full) => {
-                    let texture =
-                        ctx.load_texture("viewer", full.image, egui::TextureOptions::LINEAR);
-                    viewer.full = Some((texture, full.original));
-                }
-                Err(why) => viewer.error = Some(why),
-            }
-        }
-    }
-
-    fn request_full(&mut self, ctx: &egui::Context) {
-        let Some(viewer) = self.keep.viewer.as_mut() else {
-            return;
-        };
-        if viewer.requested {
-            return;
-        }
-        let Some(data) = self
-            .model
-            .entry(viewer.key)
-            .and_then(crate::keep::entry_data)
-        else {
-            viewer.error = Some("this image is not here (any more)".into());
-            return;
-        };
-        viewer.requested = true;
-        let max_side = ctx.input(|i| i.max_texture_side).max(1) as u32;
-        let decoder = self.keep.decoder.get_or_insert_with(|| {
-            let ctx = ctx.clone();
-            FullDecoder::spawn(Arc::new(move || ctx.request_repaint()))
-        });
-        decoder.request(Request {
-            generation: viewer.generation,
-            key: viewer.key,
-            data,
-            max_side,
-        });
-    }
-}
-
-/// Draws the viewer over the whole window. Returns false when no viewer is open.
-pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
-    let Some(key) = app.keep.viewer.as_ref().map(|v| v.key) else {
-        return false;
-    };
+/// Draws the viewer over the whole window.
+pub fn show(
+    ui: &mut egui::Ui,
+    input: &ViewerInput<'_>,
+    viewer: &mut Viewer,
+    textures: &mut TextureCache,
+    media: &MediaWorker,
+) -> Vec<Intent> {
+    let key = viewer.key;
     let ctx = ui.ctx().clone();
-    app.request_full(&ctx);
-    let keys = app.viewable_keys();
+    let keys = input.keys;
     let index = keys.iter().position(|k| *k == key);
     let mut asks = Vec::new();
 
@@ -309,22 +156,14 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
         (z, fit, actual)
     });
 
-    let Some(entry) = app.model.entry(key) else {
-        app.keep.viewer = None;
-        return false;
-    };
+    let entry = input.entry;
     let image = entry.image();
     let name = image.map_or("image", |i| i.name()).to_owned();
     let from = entry.from.as_ref().map(|u| (u.name.clone(), u.id.clone()));
     let ts = entry.ts;
     let meta = image.and_then(|i| i.meta.clone());
     let preview = image.and_then(|i| i.preview.clone());
-    let row = app
-        .model
-        .entries
-        .iter()
-        .position(|e| e.key == key)
-        .unwrap_or(0);
+    let row = input.row;
 
     let dark = Color32::from_gray(18);
     egui::Panel::top("viewer-top").show(ui, |ui| {
@@ -353,16 +192,16 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
             ui.separator();
             ui.label(RichText::new(&name).strong());
             if let Some((sender, id)) = &from {
-                ui.label(RichText::new(sender).color(super::user_color(id)));
+                ui.label(RichText::new(sender).color(user_color(id)));
             }
-            ui.label(RichText::new(super::format_time(ts)).weak());
+            ui.label(RichText::new(format_time(ts)).weak());
             if let Some(m) = &meta {
                 let mut facts = Vec::new();
                 if let (Some(w), Some(h)) = (m.width, m.height) {
                     facts.push(format!("{w}×{h}"));
                 }
                 if m.size > 0 {
-                    facts.push(crate::media::human_size(m.size));
+                    facts.push(human_size(m.size));
                 }
                 ui.label(RichText::new(facts.join(" · ")).weak());
             }
@@ -370,12 +209,7 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
         ui.add_space(4.0);
     });
 
-    let zoom_label = app
-        .keep
-        .viewer
-        .as_ref()
-        .map(Viewer::zoom_label)
-        .unwrap_or_default();
+    let zoom_label = viewer.zoom_label();
     let mut set_zoom: Option<Option<f32>> = None;
     let mut step = zoom_keys.0;
     if zoom_keys.1 {
@@ -412,34 +246,32 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
             }
             ui.separator();
             if ui.button("Save…").clicked() {
-                asks.push(Ask::Save);
+                asks.push(Ask::Do(Intent::Save(key)));
             }
             if ui.button("Copy image").clicked() {
-                asks.push(Ask::Copy);
+                asks.push(Ask::Do(Intent::CopyImage(key)));
             }
-            crate::keep::status_line(ui, app);
+            asks.extend(
+                super::tabs::activity_line(ui, input.activity)
+                    .into_iter()
+                    .map(Ask::Do),
+            );
         });
         ui.add_space(4.0);
     });
 
     // What to draw while the full image decodes: the timeline's texture, else the preview.
-    let fallback = match app.textures.get(TexKey::Full(key), row) {
-        Some(Slot::Ready { texture, .. }) => Some(texture.id()),
-        _ => match app.textures.get(TexKey::Preview(key), row) {
-            Some(Slot::Ready { texture, .. }) => Some(texture.id()),
-            Some(_) => None,
-            None => {
-                if let Some(preview) = preview {
-                    app.textures.request(
-                        TexKey::Preview(key),
-                        row,
-                        Data::Memory(preview),
-                        256,
-                        &app.media,
-                    );
-                }
-                None
-            }
+    let fallback = match textures.look(TexKey::Full(key), row, None, 0, media) {
+        Look::Texture(id, _) => Some(id),
+        _ => match textures.look(
+            TexKey::Preview(key),
+            row,
+            preview.map(Data::Memory),
+            256,
+            media,
+        ) {
+            Look::Texture(id, _) => Some(id),
+            _ => None,
         },
     };
 
@@ -447,9 +279,6 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
     egui::CentralPanel::default().frame(frame).show(ui, |ui| {
         let view = ui.max_rect();
         let response = ui.allocate_rect(view, Sense::click_and_drag());
-        let Some(viewer) = app.keep.viewer.as_mut() else {
-            return;
-        };
         let ppp = ui.ctx().pixels_per_point();
         let dims = viewer
             .full
@@ -504,7 +333,14 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
         let rect = Rect::from_center_size(view.center() + viewer.pan, shown);
         let painter = ui.painter_at(view);
         let uv = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-        let texture = viewer.full.as_ref().map(|(t, _)| t.id()).or(fallback);
+        let playing = viewer.animated.as_ref().map(|a| {
+            let (frame, next) = a.at(ui.input(|i| i.time));
+            ui.ctx().request_repaint_after(next);
+            frame.id()
+        });
+        let texture = playing
+            .or_else(|| viewer.full.as_ref().map(|(t, _)| t.id()))
+            .or(fallback);
         match texture {
             Some(id) => {
                 painter.image(id, rect, uv, Color32::WHITE);
@@ -514,8 +350,8 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
             }
         }
         if let Some(why) = &viewer.error {
-            let text = RichText::new(format!("could not show this image ({why})"))
-                .color(super::connect::ERROR_COLOR);
+            let text =
+                RichText::new(format!("could not show this image ({why})")).color(ERROR_COLOR);
             ui.put(
                 Rect::from_center_size(view.center(), vec2(view.width().min(600.0), 60.0)),
                 egui::Label::new(text).wrap(),
@@ -547,45 +383,29 @@ pub fn show(ui: &mut egui::Ui, app: &mut SnapwireApp) -> bool {
         }
     });
 
+    let mut intents = Vec::new();
     for ask in asks {
         match ask {
-            Ask::Close => {
-                // Dropping the viewer frees its texture.
-                app.keep.viewer = None;
-                return true;
-            }
+            Ask::Close => return vec![Intent::CloseViewer],
             Ask::Go(delta) => {
                 if let Some(at) = index {
                     let next = at as isize + delta;
                     if next >= 0
                         && let Some(k) = keys.get(next as usize)
                     {
-                        app.open_viewer(*k);
+                        intents.push(Intent::Open(*k));
                     }
                 }
             }
-            Ask::Save => app.save_image(key),
-            Ask::Copy => app.copy_image(key),
+            Ask::Do(intent) => intents.push(intent),
         }
     }
-    true
+    intents
 }
 
-/// True when an image can be opened, saved and copied: its bytes are here.
-pub fn viewable(state: &ImageState) -> bool {
-    !matches!(state, ImageState::Failed(_) | ImageState::Cancelled(_))
-}
-
-#[cfg(test)]
-mod tests {
-    /// The symbols of the viewer and gallery must be in the bundled fonts.
-    #[test]
-    fn symbols_are_in_the_bundled_fonts() {
-        let ctx = egui::Context::default();
-        ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Panic);
-        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
-            ui.label("× ⬅ ➡ − + … 1600×1000 · Zoom: 37% (fit) ☑");
-        });
-        output.textures_delta.clear();
-    }
+/// What the keys and buttons asked, before it is known where ← and → lead.
+enum Ask {
+    Close,
+    Go(isize),
+    Do(Intent),
 }

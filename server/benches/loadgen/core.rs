@@ -44,6 +44,9 @@ pub struct Load {
     pub receivers: usize,
     /// Extra receivers that join and then never read a byte.
     pub stalled: usize,
+    /// Extra receivers that read at `slow_rate` bytes per second (not waited for).
+    pub slow: usize,
+    pub slow_rate: f64,
     pub senders: usize,
     /// Measured images (a warm-up image goes first and is not counted).
     pub images: usize,
@@ -242,7 +245,7 @@ async fn wait_finished(tracker: &Tracker, load: &Load, deadline: tokio::time::In
 // ---------------------------------------------------------------------------
 // The relay, over WebSocket.
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 fn secret(who: usize) -> String {
     format!("{:032x}", 0xb0_0000_0000u64 + who as u64)
@@ -253,6 +256,17 @@ pub async fn join_relay(
     addr: SocketAddr,
     room: &str,
     who: usize,
+    deadline: tokio::time::Instant,
+) -> Result<Ws, String> {
+    join_relay_since(addr, room, who, None, deadline).await
+}
+
+/// [`join_relay`] with a `since`.
+pub async fn join_relay_since(
+    addr: SocketAddr,
+    room: &str,
+    who: usize,
+    since: Option<u64>,
     deadline: tokio::time::Instant,
 ) -> Result<Ws, String> {
     let url = format!("ws://{addr}/ws");
@@ -269,7 +283,7 @@ pub async fn join_relay(
         room: room.to_owned(),
         client: secret(who),
         token: None,
-        since: None,
+        since,
     });
     let hello = ClientMessage::new(hello, Bytes::new()).encode();
     timeout_at(deadline, ws.send(Message::Binary(hello)))
@@ -397,6 +411,19 @@ async fn relay_receiver(
     }
 }
 
+/// Reads whatever comes at `rate` bytes per second, checking nothing.
+pub async fn slow_reader(mut ws: Ws, rate: f64, deadline: tokio::time::Instant) {
+    let start = tokio::time::Instant::now();
+    let mut read = 0f64;
+    while let Ok(Some(Ok(message))) = timeout_at(deadline, ws.next()).await {
+        if let Message::Binary(bytes) = message {
+            read += bytes.len() as f64;
+            let due = start + Duration::from_secs_f64(read / rate.max(1.0));
+            tokio::time::sleep_until(due.min(deadline)).await;
+        }
+    }
+}
+
 /// Sends this sender's images, each when its window has room.
 async fn relay_sender(
     ws: Ws,
@@ -495,7 +522,7 @@ pub async fn run_relay_load(addr: SocketAddr, room: &str, load: &Load) -> Outcom
     let image = image_bytes(load.size, load.size as u64);
     let mut tasks = tokio::task::JoinSet::new();
     let mut held = Vec::new();
-    for r in 0..load.receivers + load.stalled {
+    for r in 0..load.receivers + load.stalled + load.slow {
         let ws = match join_relay(addr, room, 1000 + r, deadline).await {
             Ok(ws) => ws,
             Err(e) => {
@@ -505,6 +532,8 @@ pub async fn run_relay_load(addr: SocketAddr, room: &str, load: &Load) -> Outcom
         };
         if r < load.receivers {
             tasks.spawn(relay_receiver(ws, tracker.clone(), load.senders, deadline));
+        } else if r >= load.receivers + load.stalled {
+            tasks.spawn(slow_reader(ws, load.slow_rate, deadline));
         } else {
             held.push(ws); // a stalled reader: joined, never reads again
         }

@@ -11,6 +11,8 @@
 //! Prints JSON lines as runs finish and a table at the end. See docs/PERFORMANCE.md.
 
 mod core;
+mod pressure;
+mod soak;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +30,13 @@ enum Scenario {
     Stall,
     /// RSS of 500 idle connections.
     Idle,
+    /// 49 readers with and without a 50th that reads at 2 MB/s (issue 8).
+    Slow,
+    /// 20 receivers join a room with 200 MB of history at once, 5 read slowly (issue 8).
+    History,
+    /// One host: 400 parked fragmented messages, 50 hello-and-never-read in a room
+    /// with 200 MB of history; a text round trip elsewhere meanwhile (issue 8).
+    Abuse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,6 +83,13 @@ struct Args {
     /// Idle connections of the idle scenario.
     #[arg(long, default_value_t = 500)]
     idle: usize,
+    /// Soak instead of the benchmarks: this many seconds of clients sending, leaving
+    /// and rejoining, then an exact delivery check and RSS/fd samples (soak.rs).
+    #[arg(long)]
+    soak_secs: Option<u64>,
+    /// Clients of the soak.
+    #[arg(long, default_value_t = 20)]
+    soak_clients: usize,
     /// Internal: serve the raw-TCP baseline and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -91,6 +107,10 @@ struct Row {
     stats: ProcStats,
     /// (MB/s, p50 ms, peak RSS KB, CPU s) of the matching baseline run.
     base: Option<(f64, f64, u64, f64)>,
+    /// CPU seconds the load generator itself (every client) used during the run: on
+    /// 2 cores the clients compete with the server, so a ratio is only a ceiling of
+    /// the relay when the relay, not the clients, is what ran out of CPU.
+    client_cpu_s: f64,
     note: String,
 }
 
@@ -109,6 +129,9 @@ fn main() -> anyhow::Result<()> {
         .relay
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_snapwire-relay")));
+    if let Some(secs) = args.soak_secs {
+        return soak::bench_main(&runtime, &relay_bin, args.soak_clients, secs);
+    }
     let me = std::env::current_exe()?;
     let scenarios = if args.scenario.is_empty() {
         vec![Scenario::Fanout, Scenario::Stall, Scenario::Idle]
@@ -157,6 +180,8 @@ fn main() -> anyhow::Result<()> {
                         let load = Load {
                             receivers: n,
                             stalled: 0,
+                            slow: 0,
+                            slow_rate: 0.0,
                             senders: args.senders,
                             images: args
                                 .images
@@ -189,6 +214,8 @@ fn main() -> anyhow::Result<()> {
                 let mut load = Load {
                     receivers: 9,
                     stalled: 0,
+                    slow: 0,
+                    slow_rate: 0.0,
                     senders: args.senders,
                     images,
                     size,
@@ -230,6 +257,80 @@ fn main() -> anyhow::Result<()> {
                     idle_lines.push(line);
                 }
             }
+            Scenario::Slow => {
+                let size = 20_000_000;
+                let mut load = Load {
+                    receivers: 49,
+                    stalled: 0,
+                    slow: 0,
+                    slow_rate: 2e6,
+                    senders: args.senders,
+                    images: args.images.unwrap_or(if args.quick { 3 } else { 10 }),
+                    size,
+                    window: args.window,
+                    time_limit: time_limit(50, size),
+                };
+                for storage in &storages {
+                    load.slow = 0;
+                    let mut plain = run_relay(&runtime, &relay_bin, storage_for(storage), &load)?;
+                    plain.scenario = "slow".into();
+                    emit(row_json("slow", &plain));
+                    let plain_key = key(&plain.outcome, &plain.stats);
+                    rows.push(plain);
+                    load.slow = 1;
+                    let mut slow = run_relay(&runtime, &relay_bin, storage_for(storage), &load)?;
+                    slow.scenario = "slow".into();
+                    slow.note = "49 readers + 1 at 2 MB/s; ratios vs 49 alone".into();
+                    slow.base = Some(plain_key);
+                    emit(row_json("slow", &slow));
+                    rows.push(slow);
+                }
+            }
+            Scenario::History | Scenario::Abuse => {
+                for storage in &storages {
+                    let relay = ServerProcess::relay(&relay_bin, &storage_for(storage), 50)
+                        .map_err(anyhow::Error::msg)?;
+                    let before = relay.stats();
+                    let clients_before = core::proc_stats(std::process::id()).cpu_s;
+                    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+                    let (count, size) = if args.quick {
+                        (5, 20_000_000)
+                    } else {
+                        (10, 20_000_000)
+                    };
+                    let mut line = if scenario == Scenario::History {
+                        runtime.block_on(pressure::history_join(
+                            relay.addr, count, size, 20, 5, 20e6, deadline,
+                        ))
+                    } else {
+                        runtime.block_on(pressure::abuse(
+                            relay.addr, 400, 50, count, size, 50, deadline,
+                        ))
+                    };
+                    let after = relay.stats();
+                    let name = if scenario == Scenario::History {
+                        "history"
+                    } else {
+                        "abuse"
+                    };
+                    line["scenario"] = json!(name);
+                    line["server"] = json!(format!("relay-{storage}"));
+                    line["peak_rss_kb"] = json!(after.peak_rss_kb);
+                    line["cpu_s"] = json!(round3(after.cpu_s - before.cpu_s));
+                    line["client_cpu_s"] = json!(round3(
+                        core::proc_stats(std::process::id()).cpu_s - clients_before
+                    ));
+                    line["memory_peak_bytes"] =
+                        json!(relay_metric(relay.addr, "snapwire_memory_peak_bytes"));
+                    line["memory_budget_reached"] = json!(relay_metric(
+                        relay.addr,
+                        "snapwire_memory_budget_reached_total"
+                    ));
+                    drop(relay);
+                    emit(line.clone());
+                    idle_lines.push(line);
+                }
+            }
         }
     }
     drop(tmp_root);
@@ -244,6 +345,24 @@ impl Drop for TempRoot {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// One value from the relay's `/metrics` (loopback, plain HTTP).
+fn relay_metric(addr: std::net::SocketAddr, name: &str) -> Option<u64> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut page = String::new();
+    tcp.read_to_string(&mut page).ok()?;
+    page.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 fn idle_json(server: &str, n: usize, (none, one, two): (u64, u64, u64)) -> serde_json::Value {
@@ -288,7 +407,9 @@ fn run_baseline(
 ) -> anyhow::Result<Row> {
     let server = ServerProcess::baseline(me).map_err(anyhow::Error::msg)?;
     let before = server.stats();
+    let clients_before = core::proc_stats(std::process::id()).cpu_s;
     let outcome = runtime.block_on(core::run_tcp_load(server.addr, load));
+    let client_cpu_s = core::proc_stats(std::process::id()).cpu_s - clients_before;
     let after = server.stats();
     Ok(Row {
         scenario: String::new(),
@@ -300,6 +421,7 @@ fn run_baseline(
             ..after
         },
         base: None,
+        client_cpu_s,
         note: String::new(),
     })
 }
@@ -317,7 +439,9 @@ fn run_relay(
     };
     let server = ServerProcess::relay(bin, &storage, max_mb).map_err(anyhow::Error::msg)?;
     let before = server.stats();
+    let clients_before = core::proc_stats(std::process::id()).cpu_s;
     let outcome = runtime.block_on(core::run_relay_load(server.addr, "bench", load));
+    let client_cpu_s = core::proc_stats(std::process::id()).cpu_s - clients_before;
     let after = server.stats();
     drop(server);
     if let RelayStorage::Disk(dir) = &storage {
@@ -333,6 +457,7 @@ fn run_relay(
             ..after
         },
         base: None,
+        client_cpu_s,
         note: String::new(),
     })
 }
@@ -403,6 +528,8 @@ fn row_json(scenario: &str, row: &Row) -> serde_json::Value {
         "max_ms": round3(o.latency_ms(1.0)),
         "peak_rss_kb": row.stats.peak_rss_kb,
         "cpu_s": round3(row.stats.cpu_s),
+        "client_cpu_s": round3(row.client_cpu_s),
+        "lagging_cancels": lagging_cancels(o),
         "errors": o.errors.len(),
         "first_errors": o.errors.iter().take(3).collect::<Vec<_>>(),
     });
@@ -413,6 +540,15 @@ fn row_json(scenario: &str, row: &Row) -> serde_json::Value {
         value["ratio_cpu"] = ratio(row.stats.cpu_s, cpu);
     }
     value
+}
+
+/// `image_cancel` with reason `lagging` seen by receivers.
+fn lagging_cancels(outcome: &Outcome) -> usize {
+    outcome
+        .errors
+        .iter()
+        .filter(|e| e.contains("image_cancel Lagging"))
+        .count()
 }
 
 fn round3(x: f64) -> f64 {
@@ -430,10 +566,10 @@ fn size_label(size: usize) -> String {
 fn print_table(rows: &[Row], idle: &[serde_json::Value]) {
     println!();
     println!(
-        "{:<7} {:<13} {:>3} {:>6} {:>4} {:>8} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>8} {:>6} {:>6} {:>3}",
+        "{:<7} {:<13} {:>5} {:>6} {:>4} {:>8} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>8} {:>6} {:>6} {:>7} {:>4} {:>3}",
         "scen",
         "server",
-        "N",
+        "K→N",
         "S",
         "M",
         "img/s",
@@ -446,6 +582,8 @@ fn print_table(rows: &[Row], idle: &[serde_json::Value]) {
         "RSS MB",
         "×base",
         "CPU s",
+        "clientS",
+        "lag",
         "err"
     );
     for row in rows {
@@ -459,12 +597,15 @@ fn print_table(rows: &[Row], idle: &[serde_json::Value]) {
             None => ("".into(), "".into(), "".into()),
         };
         let n = if row.load.stalled > 0 {
-            format!("{}+{}", row.load.receivers, row.load.stalled)
+            format!(
+                "{}→{}+{}",
+                row.load.senders, row.load.receivers, row.load.stalled
+            )
         } else {
-            row.load.receivers.to_string()
+            format!("{}→{}", row.load.senders, row.load.receivers)
         };
         println!(
-            "{:<7} {:<13} {:>3} {:>6} {:>4} {:>8.1} {:>9.1} {:>6} {:>9.2} {:>6} {:>9.2} {:>9.2} {:>8.1} {:>6} {:>6.2} {:>3}",
+            "{:<7} {:<13} {:>5} {:>6} {:>4} {:>8.1} {:>9.1} {:>6} {:>9.2} {:>6} {:>9.2} {:>9.2} {:>8.1} {:>6} {:>6.2} {:>7.2} {:>4} {:>3}",
             row.scenario,
             row.server,
             n,
@@ -480,10 +621,16 @@ fn print_table(rows: &[Row], idle: &[serde_json::Value]) {
             row.stats.peak_rss_kb as f64 / 1024.0,
             rr,
             row.stats.cpu_s,
+            row.client_cpu_s,
+            lagging_cancels(o),
             o.errors.len(),
         );
     }
     for line in idle {
+        if line["scenario"] != "idle" {
+            println!("{line}");
+            continue;
+        }
         println!(
             "idle    {:<13} RSS {} KB, with {} idle connections {} KB, with twice as many {} KB: {:.0} bytes per connection ({:.0} for the next ones)",
             line["server"].as_str().unwrap_or(""),

@@ -463,28 +463,33 @@ impl DiskRoom {
         self.items.join(format!("{seq:0SEQ_DIGITS$}{ITEM_EXT}"))
     }
 
-    /// Appends `footer` to `temp` and makes it item `seq`, durably.
-    pub(crate) fn persist(
-        &self,
-        mut temp: TempFile,
-        footer: &[u8],
-        seq: u64,
-    ) -> Result<(), StoreError> {
+    /// Group commit, step 1: appends `footer` to `temp` and syncs it. Safe to run
+    /// for several files at once on several threads.
+    pub(crate) fn seal(&self, temp: &mut TempFile, footer: &[u8]) -> Result<(), StoreError> {
         temp.write_all(footer)?;
         temp.file
             .sync_all()
-            .context(|| format!("syncing {}", temp.path.display()))?;
+            .context(|| format!("syncing {}", temp.path.display()))
+    }
+
+    /// Group commit, step 2: renames a sealed file into `items/` as item `seq`.
+    /// Not durable until [`sync_items`](Self::sync_items).
+    pub(crate) fn place(&self, mut temp: TempFile, seq: u64) -> Result<(), StoreError> {
         let dest = self.item_path(seq);
         fs::rename(&temp.path, &dest)
             .context(|| format!("renaming {} to {}", temp.path.display(), dest.display()))?;
         temp.armed = false;
-        if let Err(e) = fsync_dir(&self.items) {
-            // Not known durable, so not acked: take it back rather than let it
-            // resurface after a restart as an item nobody was told about.
-            remove_logged(&dest);
-            return Err(e);
-        }
         Ok(())
+    }
+
+    /// Group commit, step 3: one directory sync makes every placed item durable.
+    pub(crate) fn sync_items(&self) -> Result<(), StoreError> {
+        fsync_dir(&self.items)
+    }
+
+    /// Takes back a placed item that could not be made durable (never acked).
+    pub(crate) fn unplace(&self, seq: u64) {
+        remove_logged(&self.item_path(seq));
     }
 
     /// Deletes pruned items' files. Best effort: `room.json` already records
@@ -510,6 +515,31 @@ impl DiskRoom {
             .and_then(|_| file.read_exact(&mut buf))
             .context(|| format!("reading {len} bytes at {offset} of {}", path.display()))?;
         Ok(Bytes::from(buf))
+    }
+
+    /// Fills `out` with the bytes of item `seq`'s body from `offset`; the caller
+    /// has clipped them to the body.
+    pub(crate) fn read_body_into(
+        &self,
+        seq: u64,
+        offset: u64,
+        out: &mut [u8],
+    ) -> Result<(), StoreError> {
+        let path = self.item_path(seq);
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::Pruned(seq)),
+            Err(e) => return Err(e).context(|| format!("opening {}", path.display())),
+        };
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(out))
+            .context(|| {
+                format!(
+                    "reading {} bytes at {offset} of {}",
+                    out.len(),
+                    path.display()
+                )
+            })
     }
 
     /// This room's directory.

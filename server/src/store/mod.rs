@@ -10,8 +10,10 @@
 //! the item file format, `disk` the directory layout, atomic writes and recovery.
 
 mod budget;
+mod commit;
 mod disk;
 mod index;
+mod readback;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -249,6 +251,9 @@ impl Store {
                     }),
                     index: Mutex::new(loaded.index),
                     ram_counted: AtomicU64::new(0),
+                    reads: Default::default(),
+                    file_syncs: Default::default(),
+                    dir_syncs: Default::default(),
                 }
             }
             None => RoomStore {
@@ -260,6 +265,9 @@ impl Store {
                 commit: Mutex::new(CommitState::default()),
                 index: Mutex::new(Index::default()),
                 ram_counted: AtomicU64::new(0),
+                reads: Default::default(),
+                file_syncs: Default::default(),
+                dir_syncs: Default::default(),
             },
         };
         {
@@ -432,6 +440,11 @@ pub struct RoomStore {
     /// The index's `ram_bytes` as last added to the store's total; taken back
     /// when the room is dropped, so the total counts only rooms really in RAM.
     ram_counted: AtomicU64,
+    /// Image reads (see `readback.rs`).
+    reads: std::sync::atomic::AtomicU64,
+    /// Syncs by commits (see `commit.rs`).
+    file_syncs: std::sync::atomic::AtomicU64,
+    dir_syncs: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for RoomStore {
@@ -525,57 +538,20 @@ impl RoomStore {
             .map(Committed::into_item)
     }
 
-    /// [`commit`](Self::commit), saying whether the item is new.
+    /// [`commit`](Self::commit), saying whether the item is new. A batch of one
+    /// (see `commit.rs`).
     pub fn commit_or_existing(
         &self,
         new: NewItem,
         upload: Option<Upload>,
     ) -> Result<Committed, StoreError> {
-        let body = Body::check(&new.content, upload)?;
-        let mut state = lock(&self.commit);
-
-        let (seq, ts) = {
-            let index = lock(&self.index);
-            if let Some((seq, _)) = index.find(&new.client_key, &new.item_id)
-                && let Some(original) = index.get(seq)
-            {
-                return Ok(Committed::Existing(Arc::clone(original)));
-            }
-            (index.last_seq + 1, now_ms().max(index.last_ts))
-        };
-        let item = Arc::new(Item {
-            seq,
-            ts,
-            from: new.from,
-            client_key: new.client_key,
-            item_id: new.item_id,
-            content: new.content,
-        });
-
-        let image_bytes = match self.write(&item, body) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                // The file may exist (renamed before a failing directory sync):
-                // never hand its seq out again.
-                let mut index = lock(&self.index);
-                index.last_seq = index.last_seq.max(seq);
-                return Err(e);
-            }
-        };
-
-        let (pruned, pruned_through, bytes) = {
-            let mut index = lock(&self.index);
-            index.insert(Arc::clone(&item));
-            if let Some(bytes) = image_bytes {
-                index.keep_image(seq, bytes);
-            }
-            let pruned = index.prune(self.retention);
-            self.account_ram(index.ram_bytes());
-            (pruned, index.pruned_through, index.bytes())
-        };
-        self.budget.set(&self.name, bytes);
-        self.record_prunes(&mut state, pruned, seq + 1, pruned_through);
-        Ok(Committed::New(item))
+        self.commit_batch(vec![(new, upload)])
+            .pop()
+            .unwrap_or_else(|| {
+                Err(StoreError::Corrupt(
+                    "a batch of one gave nothing".to_owned(),
+                ))
+            })
     }
 
     /// Writes down what was pruned from the index, then deletes the files.
@@ -634,36 +610,15 @@ impl RoomStore {
         count
     }
 
-    /// Makes `item` durable; in memory mode returns the image's bytes to keep.
-    fn write(&self, item: &Item, body: Body) -> Result<Option<Bytes>, StoreError> {
-        let Some(disk) = &self.disk else {
-            return match body {
-                Body::Text => Ok(None),
-                Body::Upload(Sink::Memory(bytes)) => Ok(Some(Bytes::from(bytes))),
-                Body::Upload(Sink::Disk(_)) => Err(StoreError::Corrupt(
-                    "an upload from a disk store committed to a memory room".to_owned(),
-                )),
-            };
-        };
-        let footer = record::footer(item).map_err(StoreError::Corrupt)?;
-        let temp = match (body, &item.content) {
-            (Body::Text, Content::Text(text)) => {
-                let mut temp = disk.temp_file()?;
-                temp.write_all(text)?;
-                temp
-            }
-            (Body::Upload(Sink::Disk(temp)), _) => temp,
-            (Body::Upload(Sink::Memory(bytes)), _) => {
-                let mut temp = disk.temp_file()?;
-                temp.write_all(&bytes)?;
-                temp
-            }
-            (Body::Text, Content::Image(_)) => {
-                return Err(StoreError::Corrupt("an image without its bytes".to_owned()));
-            }
-        };
-        disk.persist(temp, &footer, item.seq)?;
-        Ok(None)
+    /// In memory mode: the image's bytes to keep (a text keeps its body in the item).
+    fn write(&self, body: Body) -> Result<Option<Bytes>, StoreError> {
+        match body {
+            Body::Text => Ok(None),
+            Body::Upload(Sink::Memory(bytes)) => Ok(Some(Bytes::from(bytes))),
+            Body::Upload(Sink::Disk(_)) => Err(StoreError::Corrupt(
+                "an upload from a disk store committed to a memory room".to_owned(),
+            )),
+        }
     }
 
     /// Image bytes `[offset, offset + len)`, clipped to the image. Blocking on

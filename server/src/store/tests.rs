@@ -896,3 +896,67 @@ fn unloaded_rooms_give_back_their_ram() {
     // The rooms hold the same items, so one room is a third of the three.
     assert_eq!(store.ram_bytes() * 3, loaded);
 }
+
+#[test]
+fn a_batch_is_durable_with_one_directory_sync_and_survives_a_reopen() {
+    let dir = TempDir::new();
+    let store = disk_store(&dir, ROOMY);
+    let room = store.room("lobby").expect("room");
+    let mut batch: Vec<(NewItem, Option<Upload>)> = (0..6)
+        .map(|i| (text(&format!("b-{i}"), "hello"), None))
+        .collect();
+    let bytes = image_bytes(300_000, 5);
+    let mut upload = room.begin_upload().expect("upload begins");
+    upload.write(&Bytes::from(bytes.clone())).expect("write");
+    let image = NewItem {
+        from: ana(),
+        client_key: "ab".repeat(32),
+        item_id: "b-image".to_owned(),
+        content: Content::Image(ImageMeta {
+            name: "cat.png".to_owned(),
+            mime: "image/png".to_owned(),
+            size: bytes.len() as u64,
+            sha256: upload.sha256_hex(),
+            width: None,
+            height: None,
+            preview: Bytes::new(),
+        }),
+    };
+    batch.push((image, Some(upload)));
+    // The same item twice in one batch (two connections of one client): one seq.
+    batch.push((text("b-2", "hello"), None));
+    let results = room.commit_batch(batch);
+    let seqs: Vec<u64> = results
+        .iter()
+        .map(|r| r.as_ref().expect("committed").item().seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6, 7, 3]);
+    assert!(matches!(results[7], Ok(Committed::Existing(_))));
+    assert_eq!(room.file_syncs(), 7, "each new item's file");
+    assert_eq!(room.dir_syncs(), 1, "one directory sync for the batch");
+    drop(room);
+    drop(store);
+
+    let store = disk_store(&dir, ROOMY);
+    let room = store.room("lobby").expect("room reloads");
+    let items = room.items_after(0, 100);
+    assert_eq!(items.len(), 7);
+    let image = items.last().expect("the image");
+    let mut back = vec![0u8; bytes.len()];
+    room.read_image_into(image, 0, &mut back)
+        .expect("read back");
+    assert_eq!(back, bytes);
+    assert!(room.verify_image(image).expect("verify"));
+}
+
+#[test]
+fn one_at_a_time_each_commit_pays_its_own_directory_sync() {
+    let dir = TempDir::new();
+    let store = disk_store(&dir, ROOMY);
+    let room = store.room("lobby").expect("room");
+    for i in 0..3 {
+        room.commit(text(&format!("s-{i}"), "hi"), None)
+            .expect("commit");
+    }
+    assert_eq!(room.dir_syncs(), 3);
+}

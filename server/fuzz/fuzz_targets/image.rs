@@ -1,0 +1,7 @@
+//! Fuzz target `image`: see `harness::image`.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::image(data));

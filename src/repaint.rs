@@ -1,0 +1,12 @@
+//! The one way a background thread wakes the UI: call the [`Repaint`] it was
+//! given after sending its result, and the next frame drains it.
+
+use std::sync::Arc;
+
+/// Called after each result so the UI wakes up and drains it.
+pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+/// A repaint that does nothing (tests, and work whose result nobody waits for).
+pub fn nothing() -> Repaint {
+    Arc::new(|| {})
+}

@@ -1,0 +1,13 @@
+//! The one harness of the app's tests: a real relay on 127.0.0.1:0 and
+//! network-worker helpers ([`net`]), test images and people ([`fixtures`]),
+//! and the app in an egui_kittest harness with the network, the file
+//! dialogs and the clipboard played by the test ([`ui`]). Every wait is
+//! bounded in time and waits for an event.
+
+#![allow(dead_code, unused_imports)]
+
+pub mod fixtures;
+pub mod net;
+pub mod ui;
+
+pub use fixtures::*;
