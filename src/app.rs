@@ -595,6 +595,10 @@ impl SnapwireApp {
             pending: self.room.pending_count(),
             hosting: self.hosting.hosted.as_ref(),
             notifications: self.form.fields.notifications,
+            join_link: self.hosting.hosted.as_ref().and_then(|hosted| {
+                let room = self.room.model.room.as_deref()?;
+                Some(hosted.join_link(room))
+            }),
         };
         let mut intents = ui::status::show(ui, &status);
         let images = self.viewable_keys();

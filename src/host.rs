@@ -83,6 +83,24 @@ impl Hosted {
         })
     }
 
+    /// The relay's web page for `room`, as a phone on the network opens it: at the
+    /// first LAN address, or where it listens when it has none (this computer only).
+    pub fn join_link(&self, room: &str) -> String {
+        let addr = self
+            .addresses
+            .iter()
+            .find_map(|a| a.parse::<SocketAddr>().ok())
+            .unwrap_or_else(|| {
+                let ip = if self.bound.ip().is_unspecified() {
+                    IpAddr::V4(Ipv4Addr::LOCALHOST)
+                } else {
+                    self.bound.ip()
+                };
+                SocketAddr::new(ip, self.port)
+            });
+        snapwire_relay::join_link::join_link(addr, room)
+    }
+
     /// Stops the relay, giving connections a moment to close.
     pub fn stop(mut self) {
         self.stop_inner();

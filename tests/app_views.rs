@@ -51,6 +51,7 @@ fn the_status_line_asks_to_leave_and_to_dismiss_an_error() {
             pending: 0,
             hosting: None,
             notifications: true,
+            join_link: None,
         };
         ui::status::show(ui, &input)
     });
@@ -62,6 +63,41 @@ fn the_status_line_asks_to_leave_and_to_dismiss_an_error() {
     h.get_by_label("×").click();
     h.run_steps(2);
     assert_eq!(said(&h), [Intent::Leave, Intent::DismissError]);
+}
+
+#[test]
+fn a_hosted_room_offers_its_phone_link_to_copy_and_as_a_qr_code() {
+    let link = snapwire_relay::join_link::join_link(
+        "192.168.1.20:7600".parse().expect("an address"),
+        "lobby",
+    );
+    let mut h = harness((connected_model(), link.clone()), |ui, (model, link)| {
+        let input = ui::status::StatusInput {
+            model,
+            pending: 0,
+            hosting: None,
+            notifications: true,
+            join_link: Some(link.clone()),
+        };
+        ui::status::show(ui, &input)
+    });
+    h.run_steps(2);
+    assert!(h.query_by_label(&link).is_some(), "the link is shown");
+    h.get_by_label("Copy link").click();
+    h.run_steps(2);
+    assert_eq!(said(&h), [Intent::CopyText(link.clone())]);
+    assert!(h.query_by_label("Hide QR code").is_none());
+    h.get_by_label("QR code").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label("Hide QR code").is_some(),
+        "the QR code is shown until hidden again"
+    );
+    assert_eq!(
+        said(&h).len(),
+        1,
+        "showing the code is the view's own business"
+    );
 }
 
 #[test]

@@ -19,7 +19,16 @@ pub struct StatusInput<'a> {
     pub hosting: Option<&'a Hosted>,
     /// Desktop notifications while in the background (the "Notify" switch).
     pub notifications: bool,
+    /// The web page's link to this room on the relay this computer hosts
+    /// (`http://HOST:PORT/?room=R`): a phone opens it, or scans its QR code.
+    pub join_link: Option<String>,
 }
+
+/// Pixels per QR module: a 33-module code with its quiet zone is ~164 px, which
+/// a phone's camera reads from across a desk.
+const QR_MODULE_PX: f32 = 4.0;
+/// Light modules around the code, as the QR standard asks.
+const QR_QUIET_ZONE: usize = 4;
 
 /// The connection state as one line of words.
 pub fn status_text(model: &Model, now: Instant) -> (Color32, String) {
@@ -115,6 +124,9 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
             };
             ui.label(RichText::new(text).strong());
         }
+        if let Some(link) = &input.join_link {
+            join_link_row(ui, link, &mut intents);
+        }
         if let Some(error) = &input.model.last_error {
             ui.horizontal(|ui| {
                 ui.colored_label(ERROR_COLOR, error);
@@ -126,4 +138,57 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
         ui.add_space(2.0);
     });
     intents
+}
+
+/// "Phones: LINK  [Copy link] [QR code]", and the QR code under it while shown.
+/// Whether it is shown is this view's own state, kept in egui's memory.
+fn join_link_row(ui: &mut egui::Ui, link: &str, intents: &mut Vec<Intent>) {
+    let shown_id = ui.scope_id().with("join_qr_shown");
+    let mut shown = ui.data(|d| d.get_temp::<bool>(shown_id)).unwrap_or(false);
+    ui.horizontal(|ui| {
+        ui.label("Phones and browsers:");
+        ui.add(egui::Label::new(RichText::new(link).monospace()).truncate());
+        if ui.button("Copy link").clicked() {
+            intents.push(Intent::CopyText(link.to_owned()));
+        }
+        let label = if shown { "Hide QR code" } else { "QR code" };
+        if ui.button(label).clicked() {
+            shown = !shown;
+        }
+    });
+    ui.data_mut(|d| d.insert_temp(shown_id, shown));
+    if shown {
+        match snapwire_relay::join_link::JoinQr::new(link) {
+            Ok(qr) => paint_qr(ui, &qr),
+            Err(e) => {
+                ui.colored_label(ERROR_COLOR, e.to_string());
+            }
+        }
+    }
+}
+
+/// Dark modules on a white square, whatever the theme: cameras expect dark on light.
+fn paint_qr(ui: &mut egui::Ui, qr: &snapwire_relay::join_link::JoinQr) {
+    let side_modules = qr.width() + 2 * QR_QUIET_ZONE;
+    let side = side_modules as f32 * QR_MODULE_PX;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, Color32::WHITE);
+    for y in 0..qr.width() {
+        for x in 0..qr.width() {
+            if qr.is_dark(x, y) {
+                let min = rect.min
+                    + egui::vec2(
+                        (x + QR_QUIET_ZONE) as f32 * QR_MODULE_PX,
+                        (y + QR_QUIET_ZONE) as f32 * QR_MODULE_PX,
+                    );
+                painter.rect_filled(
+                    egui::Rect::from_min_size(min, egui::vec2(QR_MODULE_PX, QR_MODULE_PX)),
+                    0.0,
+                    Color32::BLACK,
+                );
+            }
+        }
+    }
+    response.on_hover_text("Scan with a phone's camera to open this room in its browser");
 }
