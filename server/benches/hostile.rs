@@ -382,6 +382,7 @@ async fn memory() {
         let held = fill_rooms(addr, round).await;
         let rooms = held.len();
         let full = relay.rss_mib();
+        let ram_full = gauge(addr, "snapwire_history_ram_bytes").await as f64 / (1024.0 * 1024.0);
         drop(held);
         let loaded = rooms_unloaded(addr).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -389,8 +390,11 @@ async fn memory() {
         // The allocator gives freed pages back over seconds, not at once.
         tokio::time::sleep(Duration::from_secs(14)).await;
         let later = relay.rss_mib();
+        // What the rooms still hold by the relay's own count (0 once all are unloaded):
+        // the rest of the RSS is the allocator's.
+        let ram = gauge(addr, "snapwire_history_ram_bytes").await as f64 / (1024.0 * 1024.0);
         rounds.push(format!(
-            "{{\"rooms\":{rooms},\"items\":{},\"rss_connected_mib\":{full:.1},\"rss_1s_after_everyone_left_mib\":{after:.1},\"rss_15s_after_mib\":{later:.1},\"rooms_loaded_after\":{loaded}}}",
+            "{{\"rooms\":{rooms},\"items\":{},\"rss_connected_mib\":{full:.1},\"history_ram_connected_mib\":{ram_full:.1},\"rss_1s_after_everyone_left_mib\":{after:.1},\"rss_15s_after_mib\":{later:.1},\"rooms_loaded_after\":{loaded},\"history_ram_after_mib\":{ram:.1}}}",
             rooms * 100
         ));
     }

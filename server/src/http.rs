@@ -123,6 +123,7 @@ fn route(
                 shared.rooms_in_memory(),
                 shared.store.room_count(),
                 shared.store.history_bytes(),
+                shared.store.ram_bytes(),
             ));
             reply(StatusCode::OK, "text/plain; version=0.0.4", page)
         }

@@ -214,7 +214,12 @@ impl Metrics {
 }
 
 /// The rooms and history gauges (`rooms.rs`, `store/budget.rs`), appended to the page.
-pub fn render_history(loaded_rooms: usize, existing_rooms: usize, history_bytes: u64) -> String {
+pub fn render_history(
+    loaded_rooms: usize,
+    existing_rooms: usize,
+    history_bytes: u64,
+    history_ram_bytes: u64,
+) -> String {
     let mut out = String::new();
     for (name, help, value) in [
         (
@@ -231,6 +236,11 @@ pub fn render_history(loaded_rooms: usize, existing_rooms: usize, history_bytes:
             "snapwire_history_bytes",
             "Bytes of history of all rooms, uploads in progress included.",
             history_bytes,
+        ),
+        (
+            "snapwire_history_ram_bytes",
+            "Bytes the loaded rooms hold in RAM: items, texts, previews (0 once all are unloaded).",
+            history_ram_bytes,
         ),
     ] {
         let _ = writeln!(

@@ -65,6 +65,11 @@ impl RelayHandle {
         self.shared.store.history_bytes()
     }
 
+    /// Bytes the loaded rooms hold in RAM (items, texts, previews).
+    pub fn history_ram_bytes(&self) -> u64 {
+        self.shared.store.ram_bytes()
+    }
+
     /// Waits until at most `n` rooms are in RAM; false if that did not happen `within`.
     pub async fn wait_rooms_in_memory(&self, n: usize, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;

@@ -273,6 +273,7 @@ async fn empty_rooms_leave_ram_and_load_again_at_the_next_hello() {
         c.send_image("img", &png, 1000).await;
         c.expect_ack("img").await;
         assert!(relay.room_is_loaded(&room));
+        assert!(relay.history_ram_bytes() > 0, "a loaded room's items count");
     }
     assert!(relay.wait_rooms_in_memory(0, WAIT).await);
     for r in 0..4u32 {
@@ -282,6 +283,12 @@ async fn empty_rooms_leave_ram_and_load_again_at_the_next_hello() {
         );
     }
     assert_eq!(relay.rooms_existing(), 4, "their history is still there");
+    assert_eq!(
+        relay.history_ram_bytes(),
+        0,
+        "nothing of them is left in RAM"
+    );
+    assert_eq!(metric(addr, "snapwire_history_ram_bytes").await, 0);
 
     let mut ben = Client::join_since(addr, "Ben", "full-2", 2, Some(0)).await;
     assert_eq!(ben.welcome.as_ref().map(|w| w.history), Some(6));
@@ -293,6 +300,8 @@ async fn empty_rooms_leave_ram_and_load_again_at_the_next_hello() {
     }
     let image = ben.recv_image().await;
     assert_eq!(image.bytes, fake_png(3000, 2));
+    // Loaded again: its six items (five texts, one preview) count again.
+    assert!(relay.history_ram_bytes() > 0);
     relay.shutdown().await.expect("shutdown");
 }
 

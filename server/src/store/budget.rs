@@ -41,6 +41,8 @@ pub(crate) struct Budget {
     pub(crate) temp: AtomicU64,
     /// Held while pruning for the budget, so two commits never prune together.
     pub(crate) enforcing: Mutex<()>,
+    /// Bytes the loaded rooms hold in RAM (`Index::ram_bytes` of each live `RoomStore`).
+    pub(crate) ram: AtomicU64,
 }
 
 /// Why a room cannot be created.
@@ -57,6 +59,7 @@ impl Budget {
             retained: AtomicU64::new(0),
             temp: AtomicU64::new(0),
             enforcing: Mutex::new(()),
+            ram: AtomicU64::new(0),
         }
     }
 
@@ -72,6 +75,13 @@ impl Budget {
         let old = rooms.insert(room.to_owned(), bytes).unwrap_or(0);
         self.adjust(old, bytes);
         Ok(())
+    }
+
+    /// A loaded room's RAM went from `before` to `now` bytes.
+    pub(crate) fn ram_moved(&self, before: u64, now: u64) {
+        // Add first, so the total never dips below what is really held.
+        self.ram.fetch_add(now, Relaxed);
+        self.ram.fetch_sub(before, Relaxed);
     }
 
     /// Whether `room` is counted (exists on disk or in memory).

@@ -132,16 +132,14 @@ impl RoomStore {
                 index.last_seq = index.last_seq.max(highest);
             }
             for (_, item, bytes) in &durable {
-                if let Some(bytes) = bytes {
-                    index.images.insert(item.seq, bytes.clone());
-                }
                 index.insert(Arc::clone(item));
+                if let Some(bytes) = bytes {
+                    index.keep_image(item.seq, bytes.clone());
+                }
             }
-            (
-                index.prune(self.retention),
-                index.pruned_through,
-                index.bytes(),
-            )
+            let pruned = index.prune(self.retention);
+            self.account_ram(index.ram_bytes());
+            (pruned, index.pruned_through, index.bytes())
         };
         self.budget.set(&self.name, bytes);
         if let Some(highest) = highest {

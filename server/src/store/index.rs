@@ -20,6 +20,8 @@ pub(crate) struct Index {
     dedup: HashMap<String, HashMap<String, (u64, u64)>>,
     /// Sum of `retained_bytes` over `items`.
     bytes: u64,
+    /// Sum of `ram_bytes` over `items`, plus `images`' bytes: what the room holds in RAM.
+    ram: u64,
     /// Highest seq ever assigned (0 = none).
     pub(crate) last_seq: u64,
     /// Highest seq ever pruned (0 = none).
@@ -36,6 +38,7 @@ impl Index {
         self.last_seq = self.last_seq.max(item.seq);
         self.last_ts = self.last_ts.max(item.ts);
         self.bytes += item.retained_bytes();
+        self.ram += item.ram_bytes();
         self.dedup
             .entry(item.client_key.clone())
             .or_default()
@@ -43,6 +46,7 @@ impl Index {
         if let Some(old) = self.items.insert(item.seq, item) {
             // Cannot happen (seqs are never reused); keep the totals right anyway.
             self.bytes -= old.retained_bytes();
+            self.ram -= old.ram_bytes();
         }
     }
 
@@ -58,7 +62,10 @@ impl Index {
                 break;
             };
             self.bytes -= item.retained_bytes();
-            self.images.remove(&seq);
+            self.ram -= item.ram_bytes();
+            if let Some(image) = self.images.remove(&seq) {
+                self.ram -= image.len() as u64;
+            }
             if let Some(ids) = self.dedup.get_mut(&item.client_key) {
                 // Only forget the record if it still points at this item.
                 if ids.get(&item.item_id).is_some_and(|&(s, _)| s == seq) {
@@ -72,6 +79,21 @@ impl Index {
             pruned.push(seq);
         }
         pruned
+    }
+
+    /// Memory backend only: keeps an image's bytes (after its item is inserted).
+    pub(crate) fn keep_image(&mut self, seq: u64, bytes: Bytes) {
+        self.ram += bytes.len() as u64;
+        if let Some(old) = self.images.insert(seq, bytes) {
+            self.ram -= old.len() as u64;
+        }
+    }
+
+    /// Bytes the room holds in RAM: its items (texts and previews included) and,
+    /// in memory mode, its images. An estimate of the live heap, without the
+    /// maps' own overhead, for accounting (`Store::ram_bytes`).
+    pub(crate) fn ram_bytes(&self) -> u64 {
+        self.ram
     }
 
     pub(crate) fn get(&self, seq: u64) -> Option<&Arc<Item>> {

@@ -19,6 +19,7 @@ mod record;
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -104,6 +105,20 @@ impl Item {
             Content::Text(text) => text.len() as u64,
             Content::Image(image) => image.size + image.preview.len() as u64,
         }
+    }
+
+    /// Heap bytes this item holds while its room is loaded: the item itself, its
+    /// strings, its text or preview (image bytes stay on disk).
+    pub fn ram_bytes(&self) -> u64 {
+        let strings =
+            self.from.id.len() + self.from.name.len() + self.client_key.len() + self.item_id.len();
+        let content = match &self.content {
+            Content::Text(text) => text.len(),
+            Content::Image(image) => {
+                image.name.len() + image.mime.len() + image.sha256.len() + image.preview.len()
+            }
+        };
+        (std::mem::size_of::<Item>() + strings + content) as u64
     }
 }
 
@@ -235,6 +250,7 @@ impl Store {
                         unrecorded_prunes: loaded.unrecorded_prunes,
                     }),
                     index: Mutex::new(loaded.index),
+                    ram_counted: AtomicU64::new(0),
                     reads: Default::default(),
                     file_syncs: Default::default(),
                     dir_syncs: Default::default(),
@@ -248,12 +264,17 @@ impl Store {
                 disk: None,
                 commit: Mutex::new(CommitState::default()),
                 index: Mutex::new(Index::default()),
+                ram_counted: AtomicU64::new(0),
                 reads: Default::default(),
                 file_syncs: Default::default(),
                 dir_syncs: Default::default(),
             },
         };
-        budget.set(room, lock(&loaded.index).bytes());
+        {
+            let index = lock(&loaded.index);
+            budget.set(room, index.bytes());
+            loaded.account_ram(index.ram_bytes());
+        }
         let loaded = Arc::new(loaded);
         *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
@@ -328,6 +349,12 @@ impl Store {
     /// Bytes of history all rooms keep, temp files of uploads in progress included.
     pub fn history_bytes(&self) -> u64 {
         self.inner.budget.used()
+    }
+
+    /// Bytes the loaded rooms hold in RAM (items, texts, previews; in memory mode
+    /// images too): goes back to 0 once every room with history is unloaded.
+    pub fn ram_bytes(&self) -> u64 {
+        self.inner.budget.ram.load(Ordering::Relaxed)
     }
 
     /// Whether an upload of `size` more bytes could ever fit the budget next to
@@ -410,11 +437,20 @@ pub struct RoomStore {
     commit: Mutex<CommitState>,
     /// Taken briefly, never across file I/O.
     index: Mutex<Index>,
+    /// The index's `ram_bytes` as last added to the store's total; taken back
+    /// when the room is dropped, so the total counts only rooms really in RAM.
+    ram_counted: AtomicU64,
     /// Image reads (see `readback.rs`).
     reads: std::sync::atomic::AtomicU64,
     /// Syncs by commits (see `commit.rs`).
     file_syncs: std::sync::atomic::AtomicU64,
     dir_syncs: std::sync::atomic::AtomicU64,
+}
+
+impl Drop for RoomStore {
+    fn drop(&mut self) {
+        self.account_ram(0);
+    }
 }
 
 #[derive(Default)]
@@ -425,6 +461,13 @@ struct CommitState {
 }
 
 impl RoomStore {
+    /// Moves the store's RAM total to this room's `now` (under the index lock,
+    /// so two updates of one room never cross).
+    fn account_ram(&self, now: u64) {
+        let before = self.ram_counted.swap(now, Ordering::Relaxed);
+        self.budget.ram_moved(before, now);
+    }
+
     /// The room's name as given to [`Store::room`].
     pub fn name(&self) -> &str {
         &self.name
@@ -545,8 +588,10 @@ impl RoomStore {
                 max_items: self.retention.max_items,
                 max_bytes: index.bytes().saturating_sub(bytes),
             };
+            let pruned = index.prune(target);
+            self.account_ram(index.ram_bytes());
             (
-                index.prune(target),
+                pruned,
                 index.pruned_through,
                 index.last_seq + 1,
                 index.bytes(),

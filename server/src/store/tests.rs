@@ -844,6 +844,59 @@ fn timing_of_a_1_mib_image_commit() {
     );
 }
 
+/// What unloaded rooms held is gone from RAM: the store's count of the loaded rooms'
+/// bytes goes back to 0, and every item (text, preview) is really freed, not kept by
+/// some other owner. Reloading counts the same bytes again.
+#[test]
+fn unloaded_rooms_give_back_their_ram() {
+    let dir = TempDir::new();
+    let store = disk_store(&dir, ROOMY);
+    assert_eq!(store.ram_bytes(), 0);
+    let mut items = Vec::new();
+    let mut held = Vec::new();
+    for r in 0..3 {
+        let room = store.room(&format!("room-{r}")).expect("room opens");
+        for i in 0..10 {
+            let body = format!("{i:04} {}", "x".repeat(4000));
+            let item = room
+                .commit(text(&format!("t{i}"), &body), None)
+                .expect("text commits");
+            items.push(Arc::downgrade(&item));
+        }
+        let image = commit_image(&room, "img", &image_bytes(9000, r), &[7; 3000]);
+        items.push(Arc::downgrade(&image));
+        held.push(room);
+    }
+    let loaded = store.ram_bytes();
+    // At least the texts and previews themselves.
+    assert!(loaded >= 3 * (10 * 4005 + 3000), "{loaded}");
+
+    // One room let go: only its share goes.
+    let first = held.remove(0);
+    drop(first);
+    store.unload_if_unused("room-0");
+    let two_left = store.ram_bytes();
+    assert_eq!(two_left * 3, loaded * 2, "{two_left} of {loaded}");
+    // A room still in use stays whole.
+    store.unload_if_unused("room-1");
+    assert_eq!(store.ram_bytes(), two_left);
+
+    drop(held);
+    for r in 1..3 {
+        store.unload_if_unused(&format!("room-{r}"));
+    }
+    assert_eq!(store.ram_bytes(), 0);
+    assert!(
+        items.iter().all(|item| item.upgrade().is_none()),
+        "every item of an unloaded room is freed"
+    );
+
+    let again = store.room("room-2").expect("room loads again");
+    assert_eq!(again.items_after(0, 100).len(), 11);
+    // The rooms hold the same items, so one room is a third of the three.
+    assert_eq!(store.ram_bytes() * 3, loaded);
+}
+
 #[test]
 fn a_batch_is_durable_with_one_directory_sync_and_survives_a_reopen() {
     let dir = TempDir::new();
