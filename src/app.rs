@@ -15,6 +15,7 @@ use crate::attention::Attention;
 use crate::cli::Launch;
 use crate::discovery::{Discovery, FoundList, SourceMaker};
 use crate::hosting::Hosting;
+use crate::i18n;
 use crate::intent::Intent;
 use crate::keep::{self, Keeper};
 use crate::media::{self, Done, MediaWorker, SendOptions, Source, TexKey};
@@ -25,6 +26,7 @@ use crate::session::RoomSession;
 use crate::settings::{self, Paths, Target};
 use crate::single_instance::Handoff;
 use crate::state::{ConnState, EntryKey};
+use crate::t;
 use crate::textures::TextureCache;
 use crate::ui::{self, composer::Composer, connect::ConnectForm, gallery::GalleryState};
 use crate::ui::{send_sheet::SendSheet, timeline::TimelineState, viewer::Viewer};
@@ -196,7 +198,7 @@ impl SnapwireApp {
                 self.view = View::Room;
             }
             Err(e) => {
-                self.form.host_error = Some(format!("Could not start the connection: {e:#}"));
+                self.form.host_error = Some(t!("app-connection-failed", error = format!("{e:#}")));
                 self.view = View::Connect;
             }
         }
@@ -208,7 +210,9 @@ impl SnapwireApp {
         let repaint = Arc::clone(&self.repaint);
         match self.hosting.start(listen, dir, name, room, repaint) {
             Ok(()) => self.form.host_error = None,
-            Err(e) => self.form.host_error = Some(format!("Could not start hosting: {e}")),
+            Err(e) => {
+                self.form.host_error = Some(t!("app-hosting-failed", error = e.to_string()));
+            }
         }
     }
 
@@ -319,7 +323,7 @@ impl SnapwireApp {
             Intent::CloseSheet => self.sheet = None,
             Intent::Cancel(id) => {
                 if let Err(e) = self.room.cancel(&id) {
-                    self.composer.hint = Some(format!("Could not cancel: {e}"));
+                    self.composer.hint = Some(t!("app-cancel-failed", error = e.to_string()));
                 }
             }
             Intent::Open(key) => self.open_viewer(key),
@@ -353,6 +357,11 @@ impl SnapwireApp {
                 self.form.fields.notifications = on;
                 self.save_settings();
             }
+            Intent::Language(choice) => {
+                self.form.fields.set_language(choice);
+                self.save_settings();
+                i18n::set_language(choice.unwrap_or_else(i18n::system_language));
+            }
         }
     }
 
@@ -373,7 +382,7 @@ impl SnapwireApp {
             Some(Ok(target)) => self.connect(target),
             Some(Err(e)) => {
                 self.view = View::Connect;
-                self.form.host_error = Some(format!("Could not host a room: {e:#}"));
+                self.form.host_error = Some(t!("app-host-failed", error = format!("{e:#}")));
             }
             None => {}
         }
@@ -383,7 +392,7 @@ impl SnapwireApp {
             self.pick = None;
             match answer {
                 Some(paths) if !paths.is_empty() => self.open_sheet(paths),
-                _ => self.composer.hint = Some(picker::NOTHING_PICKED.into()),
+                _ => self.composer.hint = Some(picker::nothing_picked()),
             }
         }
 
@@ -532,6 +541,7 @@ impl SnapwireApp {
                 let room = self.room.model.room.as_deref()?;
                 Some(hosted.join_link(room))
             }),
+            language: self.form.fields.language(),
         };
         let mut intents = ui::status::show(ui, &status);
         let images = self.viewable_keys();

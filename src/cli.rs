@@ -38,6 +38,10 @@ pub struct Cli {
     /// Address the hosted relay listens on.
     #[arg(long, value_name = "ADDR", requires = "host", default_value_t = crate::host::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// The app's language (en or es); without it, the one chosen in the app,
+    /// else the system's. This help stays in English.
+    #[arg(long, env = "SNAPWIRE_LANG", value_name = "LANG")]
+    pub lang: Option<crate::i18n::Language>,
     /// Neither look for relays on the network nor announce a hosted room (mDNS).
     #[arg(long)]
     pub no_discovery: bool,
@@ -111,6 +115,13 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("snapwire").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn lang_takes_en_or_es() {
+        let cli = parse(&["--lang", "es"]).expect("es");
+        assert_eq!(cli.lang, Some(crate::i18n::Language::Spanish));
+        assert!(parse(&["--lang", "klingon"]).is_err());
     }
 
     #[test]

@@ -33,14 +33,16 @@ impl SystemClipboard {
         let mut guard = self
             .inner
             .lock()
-            .map_err(|_| "the clipboard is unavailable".to_owned())?;
+            .map_err(|_| crate::t!("clipboard-unavailable"))?;
         if guard.is_none() {
-            *guard =
-                Some(arboard::Clipboard::new().map_err(|e| format!("no clipboard here ({e})"))?);
+            *guard = Some(
+                arboard::Clipboard::new()
+                    .map_err(|e| crate::t!("clipboard-none", error = e.to_string()))?,
+            );
         }
         match guard.as_mut() {
             Some(clipboard) => f(clipboard).map_err(|e| e.to_string()),
-            None => Err("the clipboard is unavailable".to_owned()),
+            None => Err(crate::t!("clipboard-unavailable")),
         }
     }
 }

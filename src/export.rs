@@ -34,13 +34,13 @@ pub struct RfdSaveDialog;
 impl SaveDialog for RfdSaveDialog {
     fn save_file(&self, suggested: &str) -> PathFuture {
         let dialog = rfd::AsyncFileDialog::new()
-            .set_title("Save image")
+            .set_title(crate::t!("save-dialog-one"))
             .set_file_name(suggested);
         Box::pin(async move { dialog.save_file().await.map(|f| f.path().to_path_buf()) })
     }
 
     fn pick_folder(&self) -> PathFuture {
-        let dialog = rfd::AsyncFileDialog::new().set_title("Save images to this folder");
+        let dialog = rfd::AsyncFileDialog::new().set_title(crate::t!("save-dialog-many"));
         Box::pin(async move { dialog.pick_folder().await.map(|f| f.path().to_path_buf()) })
     }
 }
@@ -208,7 +208,7 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("{MAX_NUMBERED} files named like {name} already exist"),
+        crate::t!("save-names-taken", count = MAX_NUMBERED, name = name),
     ))
 }
 
@@ -238,20 +238,20 @@ impl Summary {
     pub fn words(&self) -> String {
         let dir = self.dir.display();
         let mut out = match self.saved.as_slice() {
-            [] => format!("Nothing saved to {dir}"),
-            [one] => format!("Saved {}", one.display()),
-            many => format!("Saved {} images to {dir}", many.len()),
+            [] => crate::t!("saved-nothing", dir = dir.to_string()),
+            [one] => crate::t!("saved-one", path = one.display().to_string()),
+            many => crate::t!("saved-many", count = many.len(), dir = dir.to_string()),
         };
         if self.renamed > 0 && self.saved.len() > 1 {
-            out.push_str(&format!(
-                " ({} renamed so no file was replaced)",
-                self.renamed
-            ));
+            out.push(' ');
+            out.push_str(&crate::t!("saved-renamed-some", count = self.renamed));
         } else if self.renamed > 0 {
-            out.push_str(" (renamed so no file was replaced)");
+            out.push(' ');
+            out.push_str(&crate::t!("saved-renamed-one"));
         }
         if self.stopped {
-            out.push_str("; stopped before the end");
+            out.push_str("; ");
+            out.push_str(&crate::t!("saved-stopped"));
         }
         if !self.skipped.is_empty() {
             let listed: Vec<String> = self
@@ -261,16 +261,18 @@ impl Summary {
                 .map(|(name, why)| format!("{name} ({why})"))
                 .collect();
             let more = self.skipped.len().saturating_sub(3);
-            out.push_str(&format!(
-                "; {} skipped: {}{}",
-                self.skipped.len(),
-                listed.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            ));
+            let listed = listed.join(", ");
+            out.push_str("; ");
+            out.push_str(&if more > 0 {
+                crate::t!(
+                    "saved-skipped-more",
+                    count = self.skipped.len(),
+                    names = listed,
+                    more = more
+                )
+            } else {
+                crate::t!("saved-skipped", count = self.skipped.len(), names = listed)
+            });
         }
         out
     }

@@ -36,7 +36,7 @@ impl Hosted {
             .thread_name("snapwire-host")
             .enable_all()
             .build()
-            .context("starting the relay's runtime")?;
+            .with_context(|| crate::t!("host-no-runtime"))?;
         let config = Config {
             storage: Storage::Disk(data_dir),
             name: lan::host_name(),
@@ -49,9 +49,15 @@ impl Hosted {
                     tracing::warn!(error = %e, "port {} is taken, using a free one", listen.port());
                     tokio::net::TcpListener::bind(SocketAddr::new(listen.ip(), 0))
                         .await
-                        .with_context(|| format!("cannot listen on {}", listen.ip()))?
+                        .with_context(|| {
+                            crate::t!("host-cannot-listen", address = listen.ip().to_string())
+                        })?
                 }
-                Err(e) => return Err(e).with_context(|| format!("cannot listen on {listen}")),
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        crate::t!("host-cannot-listen", address = listen.to_string())
+                    });
+                }
             };
             snapwire_relay::server::start(listener, config).await
         })?;

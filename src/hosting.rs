@@ -67,7 +67,7 @@ impl Hosting {
             Ok(result) => result,
             Err(mpsc::TryRecvError::Empty) => return None,
             Err(mpsc::TryRecvError::Disconnected) => {
-                Err(anyhow::anyhow!("the relay's start thread ended"))
+                Err(anyhow::anyhow!(crate::t!("host-thread-ended")))
             }
         };
         let Starting { name, room, .. } = self.starting.take()?;

@@ -46,4 +46,6 @@ pub enum Intent {
     ShowGallery(bool),
     /// The status line's "Notify" switch: desktop notifications on or off.
     Notifications(bool),
+    /// The language menu: `None` follows the system, `Some` is always that one.
+    Language(Option<crate::i18n::Language>),
 }

@@ -13,6 +13,7 @@ use crate::export::{Item, Outcome, RfdSaveDialog, SaveDialog, SaveJob};
 use crate::media::{self, Copy, Data, Job};
 use crate::repaint::Repaint;
 use crate::state::Entry;
+use crate::t;
 
 /// A sentence shown under the view: where something was saved, what was copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl Keeper {
     fn busy_saving(&mut self) -> bool {
         if self.save.is_some() {
             self.notice = Some(Notice {
-                text: "Still saving; try again when it is done".into(),
+                text: t!("keep-still-saving"),
                 error: true,
             });
             return true;
@@ -107,7 +108,7 @@ impl Keeper {
     /// "Copy image": the job that decodes it and puts the pixels on the clipboard.
     pub fn copy_image(&mut self, item: Item) -> Job {
         self.notice = Some(Notice {
-            text: format!("Copying {}…", item.name),
+            text: t!("keep-copying", name = &item.name),
             error: false,
         });
         self.copy = Some(item.name.clone());
@@ -144,7 +145,7 @@ impl Keeper {
             self.save = None;
             self.notice = Some(match outcome {
                 Outcome::NoChoice => Notice {
-                    text: "Not saved: no place chosen (or no file dialog could be shown)".into(),
+                    text: t!("keep-no-place"),
                     error: true,
                 },
                 Outcome::Finished(summary) => Notice {

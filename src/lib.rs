@@ -16,7 +16,8 @@
 //!   the one worker that runs them; [`textures`] caches what they decode.
 //! - Leaves everyone may use: [`look`] (colours, words for sizes and times),
 //!   [`repaint`], [`settings`], [`cli`], [`picker`], [`discovery`], [`options`],
-//!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`].
+//!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`],
+//!   [`i18n`] (every word shown, in English and Spanish: [`t!`]).
 //!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
@@ -30,6 +31,7 @@ pub mod discovery;
 pub mod export;
 pub mod host;
 pub mod hosting;
+pub mod i18n;
 pub mod icon;
 pub mod identity;
 pub mod intent;

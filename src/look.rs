@@ -2,6 +2,8 @@
 //! colour per person, times and sizes in words. A leaf: it imports nothing of
 //! the app, so every view and the app may use it.
 
+use std::fmt::Write;
+
 use chrono::TimeZone;
 use egui::Color32;
 
@@ -46,7 +48,15 @@ pub fn format_time(ts_ms: u64) -> String {
         Some(t) if t.date_naive() == chrono::Local::now().date_naive() => {
             t.format("%H:%M").to_string()
         }
-        Some(t) => t.format("%b %e, %H:%M").to_string(),
+        Some(t) => {
+            // The pattern comes from the catalogue; a bad one must not panic.
+            let pattern = crate::t!("time-with-date");
+            let mut out = String::new();
+            match write!(out, "{}", t.format(&pattern)) {
+                Ok(()) => out,
+                Err(_) => t.format("%Y-%m-%d %H:%M").to_string(),
+            }
+        }
         None => String::new(),
     }
 }

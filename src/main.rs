@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::anyhow!("no home directory to keep settings in; set SNAPWIRE_HOME")
     })?;
     let mut saved = settings::load(&paths.settings_file);
+    snapwire::i18n::set_language(snapwire::i18n::resolve(cli.lang, saved.language()));
     let suggested = snapwire::identity::system_user_name();
     if saved.name.trim().is_empty() {
         // First run: `--host` alone works too.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::state::{Body, EntryKey, Model};
+use crate::t;
 
 /// Notes shown for one batch of arrivals; more become one "and N more".
 pub const MAX_PER_BATCH: usize = 3;
@@ -48,7 +49,7 @@ pub fn notes_for(model: &Model, keys: &[EntryKey]) -> Vec<Note> {
                 }),
                 Body::Image(image) => Some(Note {
                     title,
-                    body: format!("sent a picture: {}", image.name()),
+                    body: t!("notify-picture", name = image.name()),
                     image: image.bytes.clone(),
                 }),
                 Body::Notice(_) => None,
@@ -91,7 +92,7 @@ pub fn batch(items: Vec<Note>) -> Vec<Note> {
     let mut notes: Vec<Note> = items.into_iter().take(MAX_PER_BATCH - 1).collect();
     notes.push(Note {
         title: "Snapwire".into(),
-        body: format!("and {rest} more new items"),
+        body: t!("notify-more", count = rest),
         image: None,
     });
     notes

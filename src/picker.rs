@@ -7,10 +7,13 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::mpsc;
 
+use crate::t;
+
 /// What the composer says when the dialog gave nothing: cancelled, or no dialog
 /// could be shown at all (no portal and no zenity), which looks the same.
-pub const NOTHING_PICKED: &str = "No images chosen. If no file dialog appeared, drag images \
-    onto this window or paste them with Ctrl+V.";
+pub fn nothing_picked() -> String {
+    t!("picker-nothing-picked")
+}
 
 /// The answer of a picker: the chosen files, or `None` when the person
 /// cancelled or no dialog could be shown.
@@ -28,10 +31,11 @@ pub struct RfdPicker;
 
 impl FilePicker for RfdPicker {
     fn pick_images(&self) -> PickFuture {
-        Box::pin(async {
+        let (title, filter) = (t!("picker-title"), t!("picker-filter"));
+        Box::pin(async move {
             rfd::AsyncFileDialog::new()
-                .set_title("Send images")
-                .add_filter("Images", &IMAGE_EXTENSIONS)
+                .set_title(title)
+                .add_filter(filter, &IMAGE_EXTENSIONS)
                 .pick_files()
                 .await
                 .map(|files| files.iter().map(|f| f.path().to_path_buf()).collect())

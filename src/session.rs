@@ -15,6 +15,7 @@ use crate::repaint::Repaint;
 use crate::settings::{self, Target};
 use crate::spill::SpillPolicy;
 use crate::state::{Body, ConnState, EntryKey, Event, ImageState, Model, PreparedImage, now_ms};
+use crate::t;
 
 /// Relay events taken per frame, so a flood never stalls drawing.
 const EVENTS_PER_FRAME: usize = 2000;
@@ -186,13 +187,13 @@ impl RoomSession {
             .limits
             .map_or(DEFAULT_MAX_TEXT_BYTES, |l| l.max_text_bytes);
         if text.len() as u64 > limit {
-            return Err(format!(
-                "This message is {} bytes; the relay takes at most {limit}",
-                text.len()
+            return Err(t!(
+                "session-text-too-long",
+                bytes = text.len(),
+                limit = limit
             ));
         }
-        let id = settings::random_hex16()
-            .map_err(|_| "Could not make an id for this message".to_owned())?;
+        let id = settings::random_hex16().map_err(|_| t!("session-no-id"))?;
         let ts = now_ms();
         self.model.add_own_text(&id, text, ts);
         if let Some(outbox) = self.outbox.as_mut() {
@@ -212,8 +213,7 @@ impl RoomSession {
         source: Source,
         options: SendOptions,
     ) -> Result<(), String> {
-        let id = settings::random_hex16()
-            .map_err(|_| "Could not make an id for this item".to_owned())?;
+        let id = settings::random_hex16().map_err(|_| t!("session-no-id"))?;
         self.model.add_own_image(&id, name, now_ms());
         self.backlog.push_back(Job::Prepare {
             id,

@@ -13,6 +13,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use snapwire_relay::protocol::validate;
 
+use crate::t;
+
 /// The relay's default port.
 pub const DEFAULT_PORT: u16 = 7600;
 
@@ -28,6 +30,8 @@ pub struct Settings {
     pub keep_metadata: bool,
     /// Desktop notifications while the window is in the background; on by default.
     pub notifications: bool,
+    /// The language chosen in the app ("en", "es"); empty follows the system.
+    pub language: String,
 }
 
 impl Default for Settings {
@@ -39,7 +43,20 @@ impl Default for Settings {
             token: String::new(),
             keep_metadata: false,
             notifications: true,
+            language: String::new(),
         }
+    }
+}
+
+impl Settings {
+    /// The language chosen in the app; `None` follows the system (also for
+    /// a value this version does not know).
+    pub fn language(&self) -> Option<crate::i18n::Language> {
+        crate::i18n::Language::from_locale(&self.language)
+    }
+
+    pub fn set_language(&mut self, language: Option<crate::i18n::Language>) {
+        self.language = language.map(|l| l.tag().to_owned()).unwrap_or_default();
     }
 }
 
@@ -198,14 +215,15 @@ pub fn check_name(raw: &str) -> Result<String, String> {
     validate::display_name(raw).map_err(|_| {
         let chars = raw.trim().chars().count();
         if chars == 0 {
-            "Enter a name others will see".to_owned()
+            t!("form-name-empty")
         } else if chars > validate::MAX_NAME_CHARS {
-            format!(
-                "A name is at most {} characters (this one has {chars})",
-                validate::MAX_NAME_CHARS
+            t!(
+                "form-name-too-long",
+                max = validate::MAX_NAME_CHARS,
+                chars = chars
             )
         } else {
-            "A name cannot contain control characters".to_owned()
+            t!("form-name-control")
         }
     })
 }
@@ -215,12 +233,15 @@ pub fn check_room(raw: &str) -> Result<String, String> {
     if raw.is_empty() {
         return Ok(validate::DEFAULT_ROOM.to_owned());
     }
-    validate::room_name(raw).map_err(|e| {
-        let mut words = e.message;
-        if let Some(first) = words.get_mut(0..1) {
-            first.make_ascii_uppercase();
+    // The relay's rules; the words say which one, in the app's language.
+    validate::room_name(raw).map_err(|_| {
+        if raw.len() > validate::MAX_ROOM_CHARS {
+            t!("form-room-length", max = validate::MAX_ROOM_CHARS)
+        } else if raw.starts_with('.') {
+            t!("form-room-dot")
+        } else {
+            t!("form-room-chars")
         }
-        words
     })
 }
 
@@ -231,22 +252,19 @@ pub fn check_room(raw: &str) -> Result<String, String> {
 pub fn parse_server(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err("Enter the relay's address, like 192.168.1.20 or relay.local:7600".to_owned());
+        return Err(t!("form-server-empty"));
     }
     if raw.chars().any(char::is_whitespace) {
-        return Err("An address cannot contain spaces".to_owned());
+        return Err(t!("form-server-spaces"));
     }
     let (scheme, rest) = match raw.split_once("://") {
         Some((s, rest)) => match s.to_ascii_lowercase().as_str() {
             "ws" | "http" => ("ws", rest),
             // The relay serves plain WebSocket, and this build has no TLS client.
             "wss" | "https" => {
-                return Err(
-                    "This version connects with ws:// only (the relay has no TLS); use ws:// or just the address"
-                        .to_owned(),
-                );
+                return Err(t!("form-server-tls"));
             }
-            other => return Err(format!("Use ws://, not {other}://")),
+            other => return Err(t!("form-server-scheme", scheme = other)),
         },
         None => ("ws", raw),
     };
@@ -264,7 +282,7 @@ pub fn parse_server(raw: &str) -> Result<String, String> {
 }
 
 fn split_host_port(authority: &str) -> Result<(String, u16), String> {
-    let bad_port = |p: &str| format!("The port must be a number from 1 to 65535, not {p:?}");
+    let bad_port = |p: &str| t!("form-server-port", port = format!("{p:?}"));
     let parse_port = |p: &str| match p.parse::<u16>() {
         Ok(0) | Err(_) => Err(bad_port(p)),
         Ok(port) => Ok(port),
@@ -272,14 +290,14 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
     if let Some(v6) = authority.strip_prefix('[') {
         let (addr, after) = v6
             .split_once(']')
-            .ok_or_else(|| "An IPv6 address needs its closing ']'".to_owned())?;
+            .ok_or_else(|| t!("form-server-v6-bracket"))?;
         if addr.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("{addr:?} is not an IPv6 address"));
+            return Err(t!("form-server-not-v6", address = format!("{addr:?}")));
         }
         let port = match after.strip_prefix(':') {
             Some(p) => parse_port(p)?,
             None if after.is_empty() => DEFAULT_PORT,
-            None => return Err("Unexpected text after the IPv6 address".to_owned()),
+            None => return Err(t!("form-server-after-v6")),
         };
         return Ok((format!("[{addr}]"), port));
     }
@@ -288,14 +306,14 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
         None => (authority, DEFAULT_PORT),
     };
     if host.is_empty() {
-        return Err("The address has no host name".to_owned());
+        return Err(t!("form-server-no-host"));
     }
     if host.contains(':') {
-        return Err("Put an IPv6 address in brackets, like [fe80::1]:7600".to_owned());
+        return Err(t!("form-server-v6-brackets"));
     }
     let ok = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_';
     if !host.chars().all(ok) || host.starts_with('-') || host.starts_with('.') {
-        return Err(format!("{host:?} is not a host name or IP address"));
+        return Err(t!("form-server-bad-host", host = format!("{host:?}")));
     }
     Ok((host.to_ascii_lowercase(), port))
 }
@@ -364,9 +382,17 @@ mod tests {
             token: "t".into(),
             keep_metadata: true,
             notifications: false,
+            language: "es".into(),
         };
         save(&paths.settings_file, &s).expect("save");
         assert_eq!(load(&paths.settings_file), s);
+        assert_eq!(s.language(), Some(crate::i18n::Language::Spanish));
+        // A language this version does not know follows the system.
+        let unknown = Settings {
+            language: "tlh".into(),
+            ..Settings::default()
+        };
+        assert_eq!(unknown.language(), None);
         let secret = load_or_create_secret(&paths.secret_file).expect("secret");
         assert!(validate::client_secret(&secret).is_ok());
         assert_eq!(

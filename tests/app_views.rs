@@ -52,6 +52,7 @@ fn the_status_line_asks_to_leave_and_to_dismiss_an_error() {
             hosting: None,
             notifications: true,
             join_link: None,
+            language: None,
         };
         ui::status::show(ui, &input)
     });
@@ -78,6 +79,7 @@ fn a_hosted_room_offers_its_phone_link_to_copy_and_as_a_qr_code() {
             hosting: None,
             notifications: true,
             join_link: Some(link.clone()),
+            language: None,
         };
         ui::status::show(ui, &input)
     });

@@ -18,13 +18,13 @@ pub const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 /// Why bytes could not become pixels. Shown inline as "could not show this image (…)".
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("not a known image format")]
+    #[error("{}", crate::t!("decode-unknown-format"))]
     UnknownFormat,
-    #[error("too large to show safely: {0}")]
+    #[error("{}", crate::t!("decode-too-large", why = .0))]
     TooLarge(String),
     #[error("{0}")]
     Corrupt(String),
-    #[error("its cached copy is unreadable: {0}")]
+    #[error("{}", crate::t!("decode-unreadable", error = .0.to_string()))]
     Unreadable(#[source] std::io::Error),
 }
 
@@ -87,7 +87,7 @@ pub fn dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), Decod
     let decoder = reader(bytes, format).into_decoder()?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
-        return Err(DecodeError::Corrupt("it has no pixels".into()));
+        return Err(DecodeError::Corrupt(crate::t!("decode-no-pixels")));
     }
     Ok((w, h))
 }
@@ -162,10 +162,10 @@ pub fn encode_png(image: &egui::ColorImage) -> Result<Bytes, String> {
         raw.extend_from_slice(&px.to_srgba_unmultiplied());
     }
     let buf = image::RgbaImage::from_raw(w as u32, h as u32, raw)
-        .ok_or_else(|| "the pasted image has an inconsistent size".to_owned())?;
+        .ok_or_else(|| crate::t!("paste-inconsistent"))?;
     let mut out = Vec::new();
     buf.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .map_err(|e| format!("could not encode the pasted image: {e}"))?;
+        .map_err(|e| crate::t!("paste-cannot-encode", error = e.to_string()))?;
     Ok(Bytes::from(out))
 }
 

@@ -14,6 +14,7 @@ use super::codec;
 use super::privacy::{self, MetadataOutcome};
 use crate::look::human_size;
 use crate::state::{ImageMeta, PreparedImage};
+use crate::t;
 
 /// Default for the relay's limit until `welcome` tells us its own.
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 50 * 1024 * 1024;
@@ -44,8 +45,7 @@ pub fn prepare_with(
     max_bytes: u64,
     options: SendOptions,
 ) -> Result<(PreparedImage, MetadataOutcome), String> {
-    let format = ImageFormat::sniff(&bytes)
-        .ok_or_else(|| format!("{name} is not a PNG, JPEG, GIF, WebP or BMP image"))?;
+    let format = ImageFormat::sniff(&bytes).ok_or_else(|| t!("media-not-an-image", name = name))?;
     let mut bytes = bytes;
     let mut outcome = MetadataOutcome::Kept;
     let mut format = format;
@@ -111,38 +111,40 @@ pub fn prepare_file_with(
 pub const SMALLER_READ_LIMIT: u64 = 256 * 1024 * 1024;
 
 fn read_limited(path: &Path, shown: &str, limit: u64) -> Result<Bytes, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: cannot read it ({e})"))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| t!("media-cannot-read", name = shown, error = e.to_string()))?;
     if meta.is_dir() {
-        return Err(format!("{shown} is a folder, not an image"));
+        return Err(t!("media-folder", name = shown));
     }
     if meta.len() > limit {
-        return Err(format!(
-            "{shown} is {}; the relay accepts images up to {}",
-            human_size(meta.len()),
-            human_size(limit)
+        return Err(t!(
+            "media-too-large",
+            name = shown,
+            size = human_size(meta.len()),
+            limit = human_size(limit)
         ));
     }
     std::fs::read(path)
         .map(Bytes::from)
-        .map_err(|e| format!("{shown}: cannot read it ({e})"))
+        .map_err(|e| t!("media-cannot-read", name = shown, error = e.to_string()))
 }
 
 /// Checks bytes and prepares them for sending under `name`.
 pub fn prepare_bytes(name: &str, bytes: Bytes, max_bytes: u64) -> Result<PreparedImage, String> {
     if bytes.is_empty() {
-        return Err(format!("{name} is empty"));
+        return Err(t!("media-empty", name = name));
     }
     if bytes.len() as u64 > max_bytes {
-        return Err(format!(
-            "{name} is {}; the relay accepts images up to {}",
-            human_size(bytes.len() as u64),
-            human_size(max_bytes)
+        return Err(t!(
+            "media-too-large",
+            name = name,
+            size = human_size(bytes.len() as u64),
+            limit = human_size(max_bytes)
         ));
     }
-    let format = ImageFormat::sniff(&bytes)
-        .ok_or_else(|| format!("{name} is not a PNG, JPEG, GIF, WebP or BMP image"))?;
+    let format = ImageFormat::sniff(&bytes).ok_or_else(|| t!("media-not-an-image", name = name))?;
     let (width, height) = codec::dimensions(&bytes, format)
-        .map_err(|e| format!("{name} could not be read as an image ({e})"))?;
+        .map_err(|e| t!("media-undecodable", name = name, error = e.to_string()))?;
     let preview = codec::make_preview(&bytes);
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(PreparedImage {

@@ -25,6 +25,7 @@ use img_parts::webp::WebP;
 use snapwire_relay::protocol::ImageFormat;
 
 use super::codec;
+use crate::t;
 
 /// Longest side of a "Smaller" image.
 pub const SMALLER_SIDE: u32 = 2048;
@@ -47,12 +48,12 @@ pub enum MetadataOutcome {
 }
 
 impl MetadataOutcome {
-    pub fn words(self) -> &'static str {
+    pub fn words(self) -> String {
         match self {
-            MetadataOutcome::Removed => "metadata removed",
-            MetadataOutcome::NoneFound => "no metadata",
-            MetadataOutcome::Kept => "original",
-            MetadataOutcome::Smaller => "made smaller, metadata removed",
+            MetadataOutcome::Removed => t!("metadata-removed"),
+            MetadataOutcome::NoneFound => t!("metadata-none"),
+            MetadataOutcome::Kept => t!("metadata-kept"),
+            MetadataOutcome::Smaller => t!("metadata-smaller"),
         }
     }
 }
@@ -71,7 +72,7 @@ pub fn strip_metadata(bytes: Bytes, format: ImageFormat) -> Result<(Bytes, bool)
 }
 
 fn unreadable(e: img_parts::Error) -> String {
-    format!("its metadata could not be read to remove it ({e})")
+    t!("metadata-unreadable", error = e.to_string())
 }
 
 /// A minimal big-endian EXIF holding only the orientation tag.
@@ -209,15 +210,15 @@ pub struct Inspected {
 pub fn inspect(path: &Path) -> Result<Inspected, String> {
     use std::io::Read;
     let size = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read it ({e})"))?
+        .map_err(|e| t!("inspect-cannot-read", error = e.to_string()))?
         .len();
     let mut head = Vec::with_capacity(64);
     std::fs::File::open(path)
         .and_then(|f| f.take(64).read_to_end(&mut head))
-        .map_err(|e| format!("cannot read it ({e})"))?;
-    let format = ImageFormat::sniff(&head)
-        .ok_or_else(|| "not a PNG, JPEG, GIF, WebP or BMP image".to_owned())?;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it ({e})"))?;
+        .map_err(|e| t!("inspect-cannot-read", error = e.to_string()))?;
+    let format = ImageFormat::sniff(&head).ok_or_else(|| t!("inspect-not-an-image"))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| t!("inspect-cannot-read", error = e.to_string()))?;
     let mut reader = image::ImageReader::with_format(
         std::io::BufReader::new(file),
         codec::to_image_format(format),
@@ -225,7 +226,7 @@ pub fn inspect(path: &Path) -> Result<Inspected, String> {
     reader.limits(codec::decode_limits());
     let decoder = reader
         .into_decoder()
-        .map_err(|e| format!("could not be read as an image ({e})"))?;
+        .map_err(|e| t!("inspect-undecodable", error = e.to_string()))?;
     let (width, height) = decoder.dimensions();
     let alpha = decoder.color_type().has_alpha();
     Ok(Inspected {

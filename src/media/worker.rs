@@ -24,6 +24,7 @@ use super::{Source, TexKey};
 use crate::clipboard::{ClipImage, Clipboard};
 use crate::repaint::Repaint;
 use crate::state::{EntryKey, PreparedImage};
+use crate::t;
 
 /// Jobs waiting for a thread.
 const QUEUE_JOBS: usize = 64;
@@ -271,8 +272,8 @@ fn copy(clipboard: &dyn Clipboard, what: Copy) -> Result<String, String> {
     match what {
         Copy::Text(text) => clipboard
             .set_text(&text)
-            .map(|()| "Copied the text".to_owned())
-            .map_err(|e| format!("Could not copy the text: {e}")),
+            .map(|()| t!("copy-text-done"))
+            .map_err(|e| t!("copy-text-failed", error = e)),
         Copy::Image { name, data } => data
             .load()
             .and_then(|bytes| codec::rgba_pixels(&bytes))
@@ -286,8 +287,8 @@ fn copy(clipboard: &dyn Clipboard, what: Copy) -> Result<String, String> {
                     })
                     .map(|()| (width, height))
             })
-            .map(|(w, h)| format!("Copied {name} ({w}×{h}) as an image"))
-            .map_err(|e| format!("Could not copy {name}: {e}")),
+            .map(|(w, h)| t!("copy-image-done", name = &name, size = format!("{w}×{h}")))
+            .map_err(|e| t!("copy-image-failed", name = &name, error = e)),
     }
 }
 

@@ -23,6 +23,7 @@ use super::words::{close_words, connect_error_words};
 use crate::repaint::Repaint;
 use crate::settings::Target;
 use crate::state::{Event, ImageMeta};
+use crate::t;
 
 /// Frames waiting for the socket writer; small so cancel and texts stay prompt.
 const OUTBOX_FRAMES: usize = 8;
@@ -130,7 +131,13 @@ pub(super) async fn connect_once(
     // No Nagle: acks, receipts and image_end are small and should not wait ~40 ms.
     let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
     let ws = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-        Err(_) => return lost(format!("no answer from {url} within 10 s")),
+        Err(_) => {
+            return lost(t!(
+                "net-no-answer",
+                url = url.as_str(),
+                secs = CONNECT_TIMEOUT.as_secs()
+            ));
+        }
         Ok(Err(e)) => return lost(connect_error_words(&url, &e)),
         Ok(Ok((ws, _response))) => ws,
     };
@@ -148,16 +155,16 @@ pub(super) async fn connect_once(
         Bytes::new(),
     );
     if let Err(e) = sink.send(Message::Binary(hello.encode())).await {
-        return lost(format!("connection lost while saying hello: {e}"));
+        return lost(t!("net-lost-in-hello", error = e.to_string()));
     }
 
     // Wait for `welcome` (or the error that refuses us).
     let welcome = loop {
         let next = tokio::time::timeout(CONNECT_TIMEOUT, stream.next()).await;
         let message = match next {
-            Err(_) => return lost("the relay did not answer hello within 10 s".into()),
-            Ok(None) => return lost("the relay closed the connection".into()),
-            Ok(Some(Err(e))) => return lost(format!("connection lost: {e}")),
+            Err(_) => return lost(t!("net-no-welcome", secs = CONNECT_TIMEOUT.as_secs())),
+            Ok(None) => return lost(t!("net-closed")),
+            Ok(Some(Err(e))) => return lost(t!("net-lost", error = e.to_string())),
             Ok(Some(Ok(m))) => m,
         };
         match message {
@@ -178,7 +185,7 @@ pub(super) async fn connect_once(
                     };
                 }
                 Ok(_) | Err(_) => {
-                    return lost("the relay answered hello with something else".into());
+                    return lost(t!("net-bad-welcome"));
                 }
             },
             Message::Close(frame) => {
@@ -210,7 +217,7 @@ pub(super) async fn connect_once(
     let writer = tokio::spawn(async move {
         while let Some(message) = out_rx.recv().await {
             if let Err(e) = sink.send(message).await {
-                return format!("connection lost while sending: {e}");
+                return t!("net-lost-sending-because", error = e.to_string());
             }
         }
         let _ = sink.close().await;
@@ -250,8 +257,8 @@ async fn connected(
         tokio::select! {
             message = stream.next() => {
                 let message = match message {
-                    None => return ended(fatal, "the relay closed the connection".into()),
-                    Some(Err(e)) => return ended(fatal, format!("connection lost: {e}")),
+                    None => return ended(fatal, t!("net-closed")),
+                    Some(Err(e)) => return ended(fatal, t!("net-lost", error = e.to_string())),
                     Some(Ok(m)) => m,
                 };
                 match message {
@@ -277,7 +284,7 @@ async fn connected(
             }
             permit = out.reserve(), if has_work => {
                 let Ok(permit) = permit else {
-                    return lost("connection lost while sending".into());
+                    return lost(t!("net-lost-sending"));
                 };
                 // A command that came meanwhile goes first: a Cancel stops the
                 // upload between two chunks, whatever the scheduler did.
@@ -366,10 +373,7 @@ async fn handle(
             session
                 .emit(Event::RelayError {
                     code: e.code,
-                    message: format!(
-                        "the relay sent a message this app cannot read ({})",
-                        e.message
-                    ),
+                    message: t!("net-unreadable", error = e.message.as_str()),
                     id: None,
                 })
                 .await?;

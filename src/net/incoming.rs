@@ -13,6 +13,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::state::Event;
+use crate::t;
 
 /// Largest incoming buffer reserved up front, whatever `size` claims.
 const MAX_PREALLOC: usize = 8 * 1024 * 1024;
@@ -146,15 +147,15 @@ impl Streams {
     /// Why a stream of `size` bytes is not taken, in words; `None` when it is.
     pub(super) fn refuse(&self, size: u64) -> Option<String> {
         if size > self.max_image {
-            return Some(format!(
-                "the relay announced {}, more than the {} it allows (not received)",
-                crate::look::human_size(size),
-                crate::look::human_size(self.max_image)
+            return Some(t!(
+                "net-image-too-large",
+                size = crate::look::human_size(size),
+                limit = crate::look::human_size(self.max_image)
             ));
         }
         let open: u64 = self.open.values().map(|i| i.size).sum();
         if open.saturating_add(size) > MAX_INCOMING_TOTAL {
-            return Some("too many large images at once (not received)".into());
+            return Some(t!("net-too-many-large"));
         }
         None
     }

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::settings::Target;
 use crate::state::{Event, PreparedImage};
+use crate::t;
 use connection::{End, Session};
 
 pub use crate::repaint::Repaint;
@@ -34,11 +35,11 @@ pub use crate::repaint::Repaint;
 /// is, never as one of the relay's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    #[error("too much at once; try again in a moment")]
+    #[error("{}", t!("send-error-full"))]
     Full,
-    #[error("the connection worker has stopped")]
+    #[error("{}", t!("send-error-stopped"))]
     Stopped,
-    #[error("not connected")]
+    #[error("{}", t!("send-error-not-connected"))]
     NotConnected,
 }
 

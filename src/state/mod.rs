@@ -24,7 +24,9 @@ enum Stored {
 }
 
 /// Said on our image when Cancel came after its last byte.
-pub const TOO_LATE: &str = "already sent, too late to cancel";
+pub fn too_late() -> String {
+    crate::t!("cancel-too-late")
+}
 
 /// One room as this client knows it.
 #[derive(Debug)]
@@ -391,7 +393,7 @@ impl Model {
                 }
                 self.entries[i].sid = None;
                 if let Some(image) = self.image_mut(i) {
-                    image.state = ImageState::Cancelled(cancel_words(reason).to_owned());
+                    image.state = ImageState::Cancelled(cancel_words(reason));
                 }
             }
             Event::StreamRefused { sid, reason } => {
@@ -469,8 +471,8 @@ impl Model {
                     && image.state.viewable()
                 {
                     image.note = Some(match image.note.take() {
-                        Some(note) => format!("{note} · {TOO_LATE}"),
-                        None => TOO_LATE.to_owned(),
+                        Some(note) => format!("{note} · {}", too_late()),
+                        None => too_late(),
                     });
                 }
             }
@@ -479,7 +481,7 @@ impl Model {
                     && let Some(image) = self.image_mut(i)
                     && image.state.in_flight()
                 {
-                    image.state = ImageState::Cancelled("you cancelled it".to_owned());
+                    image.state = ImageState::Cancelled(crate::t!("cancel-by-you"));
                     image.bytes = None;
                 }
             }
@@ -529,10 +531,7 @@ impl Model {
                 }
                 image.state = ImageState::Ready;
             } else {
-                image.state = ImageState::Failed(
-                    "could not show this image (its SHA-256 does not match: damaged on the way)"
-                        .to_owned(),
-                );
+                image.state = ImageState::Failed(crate::t!("image-damaged"));
             }
         }
     }

@@ -2,6 +2,8 @@
 //! the line they started instead of adding an entry each, so a flood of
 //! joins and leaves costs one entry and a bounded text.
 
+use crate::t;
+
 /// Names shown per kind before "and N more".
 const SHOWN: usize = 3;
 
@@ -23,14 +25,40 @@ impl Names {
         }
     }
 
-    fn words(&self, verb: &str) -> Option<String> {
-        if self.shown.is_empty() {
-            return None;
-        }
-        let names = self.shown.join(", ");
-        Some(match self.more {
-            0 => format!("{names} {verb}"),
-            n => format!("{names} and {n} more {verb}"),
+    /// How many joined (or left) in all, for the verb's plural.
+    fn count(&self) -> u64 {
+        (self.shown.len() as u64).saturating_add(self.more)
+    }
+}
+
+impl PresenceLine {
+    fn joined_words(&self) -> Option<String> {
+        let who = &self.joined;
+        let names = who.shown.join(", ");
+        Some(match who.more {
+            _ if who.shown.is_empty() => return None,
+            0 => t!("presence-joined", names = names, count = who.count()),
+            more => t!(
+                "presence-joined-more",
+                names = names,
+                more = more,
+                count = who.count()
+            ),
+        })
+    }
+
+    fn left_words(&self) -> Option<String> {
+        let who = &self.left;
+        let names = who.shown.join(", ");
+        Some(match who.more {
+            _ if who.shown.is_empty() => return None,
+            0 => t!("presence-left", names = names, count = who.count()),
+            more => t!(
+                "presence-left-more",
+                names = names,
+                more = more,
+                count = who.count()
+            ),
         })
     }
 }
@@ -62,7 +90,7 @@ impl PresenceLine {
 
     /// "Ben, Cy joined · Dan left", "Ben, Cy, Dan and 40 more joined".
     pub(super) fn text(&self) -> String {
-        [self.joined.words("joined"), self.left.words("left")]
+        [self.joined_words(), self.left_words()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()

@@ -2,6 +2,8 @@
 
 use snapwire_relay::protocol::{CancelReason, ErrorCode};
 
+use crate::t;
+
 /// Unix time in ms from the local clock.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -9,35 +11,35 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub fn cancel_words(reason: CancelReason) -> &'static str {
+pub fn cancel_words(reason: CancelReason) -> String {
     match reason {
-        CancelReason::SenderLeft => "the sender left before it was complete",
-        CancelReason::Cancelled => "the sender cancelled it",
-        CancelReason::BadChunk => "the upload broke off (bad chunk)",
-        CancelReason::BadHash => "the upload was damaged (checksum mismatch)",
-        CancelReason::Storage => "the relay could not store it",
-        CancelReason::ServerShutdown => "the relay shut down",
-        CancelReason::Lagging => "this window fell behind; it will arrive shortly",
-        CancelReason::Other => "the relay stopped it",
+        CancelReason::SenderLeft => t!("cancel-sender-left"),
+        CancelReason::Cancelled => t!("cancel-cancelled"),
+        CancelReason::BadChunk => t!("cancel-bad-chunk"),
+        CancelReason::BadHash => t!("cancel-bad-hash"),
+        CancelReason::Storage => t!("cancel-storage"),
+        CancelReason::ServerShutdown => t!("cancel-server-shutdown"),
+        CancelReason::Lagging => t!("cancel-lagging"),
+        CancelReason::Other => t!("cancel-other"),
     }
 }
 
 /// The relay's error in words a person understands, keeping the relay's own message.
 pub fn error_words(code: ErrorCode, message: &str) -> String {
     let lead = match code {
-        ErrorCode::Unauthorized => "Wrong or missing access token",
-        ErrorCode::BadName => "The relay refused this name",
-        ErrorCode::BadRoom => "The relay refused this room name",
-        ErrorCode::BadClient => "The relay refused this client's id",
-        ErrorCode::Version => "This relay speaks another protocol version",
-        ErrorCode::SlowConsumer => "The relay dropped us for reading too slowly",
-        ErrorCode::ServerShutdown => "The relay is shutting down",
-        ErrorCode::TooLarge => "Too large",
-        ErrorCode::BadImage => "Not an image the relay accepts",
-        ErrorCode::RateLimited => "Sending too fast, try again in a moment",
-        ErrorCode::Storage => "The relay could not store it",
-        ErrorCode::BadText => "The relay refused this text",
-        _ => "Relay error",
+        ErrorCode::Unauthorized => t!("relay-error-unauthorized"),
+        ErrorCode::BadName => t!("relay-error-bad-name"),
+        ErrorCode::BadRoom => t!("relay-error-bad-room"),
+        ErrorCode::BadClient => t!("relay-error-bad-client"),
+        ErrorCode::Version => t!("relay-error-version"),
+        ErrorCode::SlowConsumer => t!("relay-error-slow-consumer"),
+        ErrorCode::ServerShutdown => t!("relay-error-server-shutdown"),
+        ErrorCode::TooLarge => t!("relay-error-too-large"),
+        ErrorCode::BadImage => t!("relay-error-bad-image"),
+        ErrorCode::RateLimited => t!("relay-error-rate-limited"),
+        ErrorCode::Storage => t!("relay-error-storage"),
+        ErrorCode::BadText => t!("relay-error-bad-text"),
+        _ => t!("relay-error-other"),
     };
     if message.is_empty() {
         format!("{lead} ({code})")

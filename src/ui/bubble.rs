@@ -10,6 +10,7 @@ use crate::intent::Intent;
 use crate::look::{ERROR_COLOR, format_time, human_size, user_color};
 use crate::media::{self, Data, MediaWorker, TexKey};
 use crate::state::{Body, Entry, EntryKey, ImageItem, ImageState};
+use crate::t;
 use crate::textures::{Look, TextureCache};
 
 const MAX_IMAGE: Vec2 = vec2(360.0, 280.0);
@@ -118,9 +119,9 @@ pub(super) fn draw_row(
                     match &entry.body {
                         Body::Text { text, failed } => {
                             ui.add(egui::Label::new(text.as_str()).wrap())
-                                .on_hover_text("Right-click to copy")
+                                .on_hover_text(t!("bubble-right-click-to-copy"))
                                 .context_menu(|ui| {
-                                    if ui.button("Copy text").clicked() {
+                                    if ui.button(t!("bubble-copy-text")).clicked() {
                                         actions.push(Intent::CopyText(text.clone()));
                                     }
                                 });
@@ -162,7 +163,7 @@ fn header(ui: &mut egui::Ui, entry: &Entry) {
     ui.horizontal(|ui| {
         if let Some(from) = &entry.from {
             let name = if entry.own {
-                format!("{} (you)", from.name)
+                t!("name-you", name = &from.name)
             } else {
                 from.name.clone()
             };
@@ -178,7 +179,7 @@ fn receipts_text(entry: &Entry) -> String {
     }
     let mut names: Vec<&str> = entry.receipts.iter().map(|u| u.name.as_str()).collect();
     names.dedup();
-    format!(" · seen by {}", names.join(", "))
+    format!(" · {}", t!("bubble-seen-by", names = names.join(", ")))
 }
 
 fn footer_text(ui: &mut egui::Ui, entry: &Entry, failed: Option<&str>) {
@@ -186,12 +187,12 @@ fn footer_text(ui: &mut egui::Ui, entry: &Entry, failed: Option<&str>) {
         return;
     }
     if let Some(why) = failed {
-        ui.colored_label(ERROR_COLOR, format!("not sent: {why}"));
+        ui.colored_label(ERROR_COLOR, t!("bubble-not-sent", why = why));
     } else if entry.seq.is_none() {
-        ui.label(RichText::new("sending…").small().weak());
+        ui.label(RichText::new(t!("bubble-sending")).small().weak());
     } else {
         ui.label(
-            RichText::new(format!("✔ sent{}", receipts_text(entry)))
+            RichText::new(format!("✔ {}{}", t!("bubble-sent"), receipts_text(entry)))
                 .small()
                 .weak(),
         );
@@ -235,7 +236,7 @@ fn draw_image(
     };
     let (rect, response) = ui.allocate_exact_size(size, sense);
     if openable {
-        let label = format!("Open {}", image.name());
+        let label = t!("bubble-open-image", name = image.name());
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
         if response.clicked() {
             actions.push(Intent::Open(key));
@@ -244,13 +245,13 @@ fn draw_image(
             ui.ctx().set_cursor_icon(egui::CursorIcon::PointingHand);
         }
         response.context_menu(|ui| {
-            if ui.button("Open").clicked() {
+            if ui.button(t!("bubble-open")).clicked() {
                 actions.push(Intent::Open(key));
             }
-            if ui.button("Save…").clicked() {
+            if ui.button(t!("image-save")).clicked() {
                 actions.push(Intent::Save(key));
             }
-            if ui.button("Copy image").clicked() {
+            if ui.button(t!("image-copy")).clicked() {
                 actions.push(Intent::CopyImage(key));
             }
         });
@@ -272,7 +273,7 @@ fn draw_image(
             }
             Look::Failed(reason) => {
                 painter.rect_filled(rect, 6.0, placeholder);
-                let text = RichText::new(format!("could not show this image ({reason})"))
+                let text = RichText::new(t!("image-cannot-show", reason = reason.as_str()))
                     .color(ERROR_COLOR);
                 ui.put(rect.shrink(8.0), egui::Label::new(text).wrap());
                 shown = true;
@@ -299,7 +300,7 @@ fn draw_image(
             painter.text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
-                "loading…",
+                t!("image-loading"),
                 egui::FontId::proportional(13.0),
                 ui.visuals().weak_text_color(),
             );
@@ -318,7 +319,7 @@ fn draw_image(
     match &image.state {
         ImageState::Preparing => {
             ui.label(
-                RichText::new(format!("{meta_line} · reading…"))
+                RichText::new(format!("{meta_line} · {}", t!("image-reading")))
                     .small()
                     .weak(),
             );
@@ -326,12 +327,12 @@ fn draw_image(
         ImageState::Queued => {
             ui.horizontal(|ui| {
                 ui.label(
-                    RichText::new(format!("{meta_line} · waiting to send"))
+                    RichText::new(format!("{meta_line} · {}", t!("image-waiting-to-send")))
                         .small()
                         .weak(),
                 );
                 if let Some(id) = &entry.local_id
-                    && ui.small_button("Cancel").clicked()
+                    && ui.small_button(t!("cancel")).clicked()
                 {
                     actions.push(Intent::Cancel(id.clone()));
                 }
@@ -344,11 +345,15 @@ fn draw_image(
                 ui.add(
                     egui::ProgressBar::new(fraction)
                         .desired_width(bar_width.max(60.0))
-                        .text(format!("{} of {}", human_size(*sent), human_size(total))),
+                        .text(t!(
+                            "image-progress",
+                            done = human_size(*sent),
+                            total = human_size(total)
+                        )),
                 );
                 if entry.own
                     && let Some(id) = &entry.local_id
-                    && ui.small_button("Cancel").clicked()
+                    && ui.small_button(t!("cancel")).clicked()
                 {
                     actions.push(Intent::Cancel(id.clone()));
                 }
@@ -356,7 +361,11 @@ fn draw_image(
         }
         ImageState::Ready => {
             let status = if entry.own {
-                format!("{meta_line} · ✔ sent{}", receipts_text(entry))
+                format!(
+                    "{meta_line} · ✔ {}{}",
+                    t!("bubble-sent"),
+                    receipts_text(entry)
+                )
             } else {
                 meta_line
             };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use egui::{Key, Modifiers, RichText};
 
 use crate::intent::Intent;
+use crate::t;
 
 pub const TEXT_BOX_ID: &str = "composer-text";
 
@@ -40,10 +41,14 @@ pub fn show(ui: &mut egui::Ui, composer: &mut Composer, picking: bool) -> Vec<In
                 before != i.events.len()
             });
         ui.horizontal(|ui| {
-            let label = if picking { "Choosing…" } else { "Send images…" };
+            let label = if picking {
+                t!("composer-choosing")
+            } else {
+                t!("composer-send-images")
+            };
             if ui
                 .add_enabled(!picking, egui::Button::new(label))
-                .on_hover_text("PNG, JPEG, GIF, WebP or BMP. You can also drop files here or paste with Ctrl+V.")
+                .on_hover_text(t!("composer-send-images-hint"))
                 .clicked()
             {
                 intents.push(Intent::PickFiles);
@@ -51,11 +56,15 @@ pub fn show(ui: &mut egui::Ui, composer: &mut Composer, picking: bool) -> Vec<In
             let send_width = 60.0;
             let edit = egui::TextEdit::multiline(&mut composer.text)
                 .id(id)
-                .hint_text("Write a message — Enter sends, Shift+Enter for a new line")
+                .hint_text(t!("composer-message-hint"))
                 .desired_rows(1)
                 .desired_width(ui.available_width() - send_width - 8.0);
             ui.add(edit);
-            if ui.add_sized([send_width, 24.0], egui::Button::new("Send")).clicked() || enter {
+            if ui
+                .add_sized([send_width, 24.0], egui::Button::new(t!("composer-send")))
+                .clicked()
+                || enter
+            {
                 let text = composer.text.trim_end();
                 if !text.trim().is_empty() {
                     intents.push(Intent::SendText(text.to_owned()));
@@ -124,7 +133,7 @@ pub fn drop_overlay(ui: &mut egui::Ui) {
     painter.text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
-        "Drop images to send them",
+        t!("composer-drop"),
         egui::FontId::proportional(26.0),
         egui::Color32::WHITE,
     );

@@ -10,6 +10,7 @@ use crate::discovery::FoundList;
 use crate::intent::Intent;
 use crate::look::ERROR_COLOR;
 use crate::settings::{self, FormErrors, Settings, Target};
+use crate::t;
 
 /// The connect view's state: the form as typed and what it says about it.
 #[derive(Default)]
@@ -129,7 +130,9 @@ pub fn show(ui: &mut egui::Ui, input: &ConnectInput<'_>, form: &mut ConnectForm)
                     ui.add(egui::Image::new((icon.id(), egui::vec2(72.0, 72.0))));
                 }
                 ui.heading(RichText::new("Snapwire").size(30.0).strong());
-                ui.label("Share pictures with everyone on your network.");
+                ui.label(t!("connect-tagline"));
+                ui.add_space(6.0);
+                intents.extend(super::language::menu(ui, form.fields.language()));
                 ui.add_space(16.0);
             });
             let width = ui.available_width().min(440.0);
@@ -181,29 +184,36 @@ fn form_fields(
     let mut changed = false;
     changed |= field(
         ui,
-        "Relay address",
+        &t!("connect-relay-address"),
         &mut form.fields.server,
-        "192.168.1.20 or relay.local:7600",
+        &t!("connect-relay-address-hint"),
         false,
         width,
     );
     error_line(ui, &form.errors.server);
     changed |= field(
         ui,
-        "Your name",
+        &t!("connect-your-name"),
         &mut form.fields.name,
-        "how others see you",
+        &t!("connect-your-name-hint"),
         false,
         width,
     );
     error_line(ui, &form.errors.name);
-    changed |= field(ui, "Room", &mut form.fields.room, "lobby", false, width);
+    changed |= field(
+        ui,
+        &t!("connect-room"),
+        &mut form.fields.room,
+        "lobby",
+        false,
+        width,
+    );
     error_line(ui, &form.errors.room);
     changed |= field(
         ui,
-        "Access token (if the relay needs one)",
+        &t!("connect-token"),
         &mut form.fields.token,
-        "optional",
+        &t!("connect-token-hint"),
         true,
         width,
     );
@@ -215,7 +225,8 @@ fn form_fields(
     ui.with_layout(egui::Layout::left_to_right(Align::Center), |ui| {
         let connect = ui.add_enabled(
             !busy,
-            egui::Button::new(RichText::new("Connect").strong()).min_size(egui::vec2(120.0, 30.0)),
+            egui::Button::new(RichText::new(t!("connect-button")).strong())
+                .min_size(egui::vec2(120.0, 30.0)),
         );
         if connect.clicked() || (enter && !busy) {
             intents.push(Intent::Connect);
@@ -227,13 +238,13 @@ fn form_fields(
     ui.add_space(18.0);
     ui.separator();
     ui.add_space(10.0);
-    ui.label(RichText::new("No relay yet?").strong());
-    ui.label("Host a room on this computer: others on your network type the address it shows.");
+    ui.label(RichText::new(t!("connect-no-relay")).strong());
+    ui.label(t!("connect-host-explain"));
     ui.add_space(4.0);
     let label = if busy {
-        "Starting…"
+        t!("connect-host-starting")
     } else {
-        "Host a room on this computer"
+        t!("connect-host-button")
     };
     if ui
         .add_enabled(
@@ -261,26 +272,27 @@ fn found_relays(
         if input.discovering {
             ui.add_space(10.0);
             let words = match &input.found.error {
-                Some(e) => format!("Cannot look for relays on your network: {e}"),
-                None => "Looking for relays on your network…".to_owned(),
+                Some(e) => t!("connect-discovery-failed", error = e),
+                None => t!("connect-discovery-looking"),
             };
             ui.label(RichText::new(words).small().weak());
         }
         return;
     }
     ui.add_space(14.0);
-    ui.label(RichText::new("Relays on your network").strong());
+    ui.label(RichText::new(t!("connect-found-heading")).strong());
     ui.add_space(2.0);
     for relay in &input.found.relays {
         let address = crate::discovery::typed_address(relay).unwrap_or_default();
         let mut text = format!("{}   {address}", relay.instance);
         if relay.needs_token {
-            text.push_str("   · needs a token");
+            text.push_str("   · ");
+            text.push_str(&t!("connect-found-needs-token"));
         }
         let button = egui::Button::new(text).min_size(egui::vec2(width, 28.0));
         if ui
             .add(button)
-            .on_hover_text("Join this relay with your name and room")
+            .on_hover_text(t!("connect-found-join-hint"))
             .clicked()
         {
             intents.push(Intent::JoinFound(relay.clone()));
@@ -288,16 +300,16 @@ fn found_relays(
     }
     if let Some(instance) = form.token_for.clone() {
         ui.add_space(6.0);
-        ui.label(format!("“{instance}” needs an access token:"));
+        ui.label(t!("connect-found-token-prompt", instance = instance));
         let edit = egui::TextEdit::singleline(&mut form.fields.token)
             .id(egui::Id::unique("found-token"))
             .password(true)
-            .hint_text("access token")
+            .hint_text(t!("connect-found-token-hint"))
             .desired_width(width - 80.0);
         let response = ui
             .horizontal(|ui| {
                 let r = ui.add(edit);
-                let join = ui.button("Join").clicked();
+                let join = ui.button(t!("connect-found-join")).clicked();
                 (r, join)
             })
             .inner;

@@ -12,6 +12,7 @@ use crate::intent::Intent;
 use crate::look::{format_time, user_color};
 use crate::media::{self, MediaWorker, TexKey};
 use crate::state::{EntryKey, Model};
+use crate::t;
 use crate::textures::{Look, TextureCache};
 
 /// Thumbnail side and caption height, in points.
@@ -60,22 +61,22 @@ pub fn show(
     let saving = input.saving;
 
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("{} images", keys.len())).strong());
+        ui.label(RichText::new(t!("gallery-count", count = keys.len())).strong());
         ui.separator();
-        if ui.button("Select all").clicked() {
+        if ui.button(t!("gallery-select-all")).clicked() {
             state.selected = keys.iter().copied().collect();
         }
         if ui
-            .add_enabled(selected > 0, egui::Button::new("Select none"))
+            .add_enabled(selected > 0, egui::Button::new(t!("gallery-select-none")))
             .clicked()
         {
             state.selected.clear();
         }
         ui.separator();
-        let save_selected = format!("Save selected ({selected})…");
+        let save_selected = t!("gallery-save-selected", count = selected);
         if ui
             .add_enabled(selected > 0 && !saving, egui::Button::new(save_selected))
-            .on_hover_text("Choose a folder; existing files are never replaced")
+            .on_hover_text(t!("gallery-save-hint"))
             .clicked()
         {
             let chosen: Vec<EntryKey> = keys
@@ -86,23 +87,22 @@ pub fn show(
             intents.push(Intent::SaveMany(chosen));
         }
         if ui
-            .add_enabled(!keys.is_empty() && !saving, egui::Button::new("Save all…"))
-            .on_hover_text("Choose a folder; existing files are never replaced")
+            .add_enabled(
+                !keys.is_empty() && !saving,
+                egui::Button::new(t!("gallery-save-all")),
+            )
+            .on_hover_text(t!("gallery-save-hint"))
             .clicked()
         {
             intents.push(Intent::SaveMany(keys.to_vec()));
         }
     });
-    ui.label(
-        RichText::new("Click to open · Ctrl+click or the box to select · Shift+click for a range")
-            .small()
-            .weak(),
-    );
+    ui.label(RichText::new(t!("gallery-how-to-select")).small().weak());
     ui.add_space(4.0);
 
     if keys.is_empty() {
         ui.centered_and_justified(|ui| {
-            ui.label(RichText::new("No images in this room yet.").weak());
+            ui.label(RichText::new(t!("gallery-empty")).weak());
         });
         return intents;
     }
@@ -310,7 +310,7 @@ fn cell(
             Color32::from_black_alpha(140),
         ),
     );
-    let check_label = format!("Select {name}");
+    let check_label = t!("gallery-select-one", name = &name);
     check.widget_info(|| {
         egui::WidgetInfo::selected(egui::Role::CheckBox, true, checked, &check_label)
     });

@@ -6,6 +6,7 @@ pub mod bubble;
 pub mod composer;
 pub mod connect;
 pub mod gallery;
+pub mod language;
 pub mod send_sheet;
 pub mod status;
 pub mod tabs;
@@ -24,6 +25,9 @@ mod glyph_tests {
         let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
             ui.label("✔ sent · seen by — “Send images…” ⬇ × ≈");
             ui.label("× ⬅ ➡ − + … 1600×1000 · Zoom: 37% (fit) ☑");
+            // Every character of every language's words (é, ñ, ¿, «»…).
+            ui.label(crate::i18n::EN_FTL);
+            ui.label(crate::i18n::ES_FTL);
         });
         output.textures_delta.clear();
     }

@@ -11,6 +11,7 @@ use egui::RichText;
 use crate::intent::Intent;
 use crate::look::{ERROR_COLOR, human_size};
 use crate::media::privacy::{self, Inspected};
+use crate::t;
 
 /// One file on the sheet.
 pub struct SheetItem {
@@ -95,11 +96,7 @@ pub fn show(ui: &mut egui::Ui, sheet: &mut SendSheet, keep_metadata: &mut bool) 
     let modal = egui::Modal::new(egui::Id::unique("send-sheet")).show(ui.ctx(), |ui| {
         ui.set_width(460.0);
         let count = sheet.items.len();
-        ui.heading(if count == 1 {
-            "Send 1 image".to_owned()
-        } else {
-            format!("Send {count} images")
-        });
+        ui.heading(t!("send-sheet-title", count = count));
         ui.add_space(6.0);
         egui::ScrollArea::vertical()
             .max_height(220.0)
@@ -109,7 +106,7 @@ pub fn show(ui: &mut egui::Ui, sheet: &mut SendSheet, keep_metadata: &mut bool) 
                         ui.label(&item.name);
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             match &item.info {
-                                None => ui.label(RichText::new("reading…").weak()),
+                                None => ui.label(RichText::new(t!("image-reading")).weak()),
                                 Some(Ok(info)) => ui.label(
                                     RichText::new(format!(
                                         "{} × {} · {}",
@@ -138,33 +135,37 @@ pub fn show(ui: &mut egui::Ui, sheet: &mut SendSheet, keep_metadata: &mut bool) 
         if nothing_shrinks {
             sheet.smaller = false;
         }
-        ui.radio_value(&mut sheet.smaller, false, format!("Original ({original})"));
+        ui.radio_value(
+            &mut sheet.smaller,
+            false,
+            t!("send-sheet-original", size = original),
+        );
         ui.add_enabled_ui(!nothing_shrinks, |ui| {
             let words = if nothing_shrinks {
-                "Smaller: already small enough".to_owned()
+                t!("send-sheet-smaller-already")
             } else {
-                format!("Smaller (≈ {smaller}): at most 2048 px, JPEG")
+                t!("send-sheet-smaller", size = smaller)
             };
             ui.radio_value(&mut sheet.smaller, true, words);
         });
         ui.add_space(4.0);
         let mut strip = !*keep_metadata;
-        ui.checkbox(&mut strip, "Remove location and camera data (EXIF/XMP)")
-            .on_hover_text("The pixels are not touched; only the metadata blocks are left out.");
+        ui.checkbox(&mut strip, t!("send-sheet-strip"))
+            .on_hover_text(t!("send-sheet-strip-hint"));
         *keep_metadata = !strip;
         ui.add_space(10.0);
         ui.horizontal(|ui| {
             let send = ui.add(
-                egui::Button::new(RichText::new("Send to the room").strong())
+                egui::Button::new(RichText::new(t!("send-sheet-send")).strong())
                     .min_size(egui::vec2(90.0, 28.0)),
             );
             if send.clicked() {
                 choice = Some(Intent::SendSheet);
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(t!("cancel")).clicked() {
                 choice = Some(Intent::CloseSheet);
             }
-            ui.label(RichText::new("Enter sends · Esc cancels").small().weak());
+            ui.label(RichText::new(t!("send-sheet-keys")).small().weak());
         });
         // Consumed, so the composer underneath does not also send its text.
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)) {

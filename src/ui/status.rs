@@ -9,6 +9,7 @@ use crate::host::Hosted;
 use crate::intent::Intent;
 use crate::look::{ERROR_COLOR, OK_COLOR as OK, WAIT_COLOR as WAIT};
 use crate::state::{ConnState, Model};
+use crate::t;
 
 /// What the status line shows.
 pub struct StatusInput<'a> {
@@ -22,6 +23,8 @@ pub struct StatusInput<'a> {
     /// The web page's link to this room on the relay this computer hosts
     /// (`http://HOST:PORT/?room=R`): a phone opens it, or scans its QR code.
     pub join_link: Option<String>,
+    /// The language setting (`None` follows the system), for its menu.
+    pub language: Option<crate::i18n::Language>,
 }
 
 /// Pixels per QR module: a 33-module code with its quiet zone is ~164 px, which
@@ -33,34 +36,42 @@ const QR_QUIET_ZONE: usize = 4;
 /// The connection state as one line of words.
 pub fn status_text(model: &Model, now: Instant) -> (Color32, String) {
     match &model.conn {
-        ConnState::Idle => (WAIT, "Not connected".into()),
-        ConnState::Connecting { attempt: 0 } => (WAIT, "Connecting…".into()),
-        ConnState::Connecting { attempt } => {
-            (WAIT, format!("Reconnecting… (attempt {})", attempt + 1))
-        }
+        ConnState::Idle => (WAIT, t!("status-not-connected")),
+        ConnState::Connecting { attempt: 0 } => (WAIT, t!("status-connecting")),
+        ConnState::Connecting { attempt } => (
+            WAIT,
+            t!("status-reconnecting-attempt", attempt = attempt + 1),
+        ),
         ConnState::Connected => {
             let room = model.room.as_deref().unwrap_or("?");
             let mut names: Vec<String> = model
                 .me
                 .iter()
-                .map(|m| format!("{} (you)", m.name))
+                .map(|m| t!("name-you", name = &m.name))
                 .collect();
             let mut others: Vec<&str> = model.peers.iter().map(|p| p.name.as_str()).collect();
             others.sort_unstable();
             others.dedup();
             names.extend(others.iter().map(|s| (*s).to_owned()));
             let online = if model.peers.is_empty() {
-                format!("{} · nobody else here yet", names.join(", "))
+                t!("status-alone", names = names.join(", "))
             } else {
-                format!("{} online: {}", names.len(), names.join(", "))
+                t!(
+                    "status-online",
+                    count = names.len(),
+                    names = names.join(", ")
+                )
             };
-            (OK, format!("Connected to {room} · {online}"))
+            (OK, t!("status-connected", room = room, online = online))
         }
         ConnState::Reconnecting { retry_at, reason } => {
             let secs = retry_at.saturating_duration_since(now).as_secs_f32().ceil() as u64;
-            (WAIT, format!("Reconnecting in {secs} s — {reason}"))
+            (
+                WAIT,
+                t!("status-reconnecting-in", secs = secs, reason = reason),
+            )
         }
-        ConnState::Stopped { reason } => (ERROR_COLOR, format!("Disconnected — {reason}")),
+        ConnState::Stopped { reason } => (ERROR_COLOR, t!("status-disconnected", reason = reason)),
     }
 }
 
@@ -76,24 +87,27 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
             egui::Layout::right_to_left(egui::Align::Center),
             |ui| {
                 let leave = if input.hosting.is_some() {
-                    "Stop hosting"
+                    t!("status-stop-hosting")
                 } else {
-                    "Leave"
+                    t!("status-leave")
                 };
                 if ui.button(leave).clicked() {
                     intents.push(Intent::Leave);
                 }
                 let mut notify = input.notifications;
                 if ui
-                    .checkbox(&mut notify, "Notify")
-                    .on_hover_text("Desktop notifications for new pictures and texts while this window is in the background")
+                    .checkbox(&mut notify, t!("status-notify"))
+                    .on_hover_text(t!("status-notify-hint"))
                     .changed()
                 {
                     intents.push(Intent::Notifications(notify));
                 }
+                intents.extend(super::language::menu(ui, input.language));
                 let pending = input.pending;
                 if pending > 0 && input.model.conn != ConnState::Connected {
-                    ui.label(RichText::new(format!("{pending} waiting to send")).color(WAIT));
+                    ui.label(
+                        RichText::new(t!("status-waiting-to-send", count = pending)).color(WAIT),
+                    );
                 }
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                     let (color, text) = status_text(input.model, Instant::now());
@@ -107,20 +121,15 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
         );
         if let Some(hosted) = input.hosting {
             let text = if hosted.bound.ip().is_loopback() {
-                format!(
-                    "Hosting at {} — reachable from this computer only",
-                    hosted.bound
+                t!(
+                    "status-hosting-loopback",
+                    address = hosted.bound.to_string()
                 )
             } else if hosted.addresses.is_empty() {
-                format!(
-                    "Hosting on this computer (port {}); no network address found",
-                    hosted.port
-                )
+                t!("status-hosting-no-address", port = hosted.port.to_string())
             } else {
-                format!(
-                    "Hosting on this computer — others type: {}",
-                    hosted.addresses.join("  or  ")
-                )
+                let or = format!("  {}  ", t!("status-or"));
+                t!("status-hosting", addresses = hosted.addresses.join(&or))
             };
             ui.label(RichText::new(text).strong());
         }
@@ -146,12 +155,16 @@ fn join_link_row(ui: &mut egui::Ui, link: &str, intents: &mut Vec<Intent>) {
     let shown_id = ui.scope_id().with("join_qr_shown");
     let mut shown = ui.data(|d| d.get_temp::<bool>(shown_id)).unwrap_or(false);
     ui.horizontal(|ui| {
-        ui.label("Phones and browsers:");
+        ui.label(t!("status-phones"));
         ui.add(egui::Label::new(RichText::new(link).monospace()).truncate());
-        if ui.button("Copy link").clicked() {
+        if ui.button(t!("status-copy-link")).clicked() {
             intents.push(Intent::CopyText(link.to_owned()));
         }
-        let label = if shown { "Hide QR code" } else { "QR code" };
+        let label = if shown {
+            t!("status-hide-qr")
+        } else {
+            t!("status-show-qr")
+        };
         if ui.button(label).clicked() {
             shown = !shown;
         }
@@ -190,5 +203,5 @@ fn paint_qr(ui: &mut egui::Ui, qr: &snapwire_relay::join_link::JoinQr) {
             }
         }
     }
-    response.on_hover_text("Scan with a phone's camera to open this room in its browser");
+    response.on_hover_text(t!("status-qr-hint"));
 }

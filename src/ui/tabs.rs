@@ -6,6 +6,7 @@ use egui::RichText;
 use crate::intent::Intent;
 use crate::keep::Activity;
 use crate::look::ERROR_COLOR;
+use crate::t;
 
 /// `images`: how many the gallery holds.
 pub fn show(
@@ -18,12 +19,15 @@ pub fn show(
     egui::Panel::top("keep-tabs").show(ui, |ui| {
         ui.add_space(2.0);
         ui.horizontal(|ui| {
-            if ui.selectable_label(!show_gallery, "Timeline").clicked() {
+            if ui
+                .selectable_label(!show_gallery, t!("tabs-timeline"))
+                .clicked()
+            {
                 intents.push(Intent::ShowGallery(false));
             }
             if ui
-                .selectable_label(show_gallery, format!("Gallery ({images})"))
-                .on_hover_text("All images of the room in a grid")
+                .selectable_label(show_gallery, t!("tabs-gallery", count = images))
+                .on_hover_text(t!("tabs-gallery-hint"))
                 .clicked()
             {
                 intents.push(Intent::ShowGallery(true));
@@ -44,7 +48,7 @@ pub fn activity_line(ui: &mut egui::Ui, activity: &Activity) -> Vec<Intent> {
     match activity {
         Activity::Idle => {}
         Activity::Choosing => {
-            ui.label(RichText::new("Choosing where to save…").weak());
+            ui.label(RichText::new(t!("tabs-choosing-where")).weak());
         }
         Activity::Saving { done, total } => {
             let fraction = if *total == 0 {
@@ -55,9 +59,9 @@ pub fn activity_line(ui: &mut egui::Ui, activity: &Activity) -> Vec<Intent> {
             ui.add(
                 egui::ProgressBar::new(fraction)
                     .desired_width(200.0)
-                    .text(format!("Saving {done} of {total}…")),
+                    .text(t!("tabs-saving", done = *done, total = *total)),
             );
-            if *total > 1 && ui.small_button("Stop").clicked() {
+            if *total > 1 && ui.small_button(t!("tabs-stop")).clicked() {
                 intents.push(Intent::StopSaving);
             }
         }
@@ -70,7 +74,7 @@ pub fn activity_line(ui: &mut egui::Ui, activity: &Activity) -> Vec<Intent> {
             };
             ui.add(egui::Label::new(text).truncate())
                 .on_hover_text(&notice.text);
-            if ui.small_button("×").on_hover_text("Dismiss").clicked() {
+            if ui.small_button("×").on_hover_text(t!("dismiss")).clicked() {
                 intents.push(Intent::DismissNotice);
             }
         }

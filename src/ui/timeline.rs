@@ -11,6 +11,7 @@ use super::bubble::{self, display_size};
 use crate::intent::Intent;
 use crate::media::MediaWorker;
 use crate::state::{Body, Entry, EntryKey, Model};
+use crate::t;
 use crate::textures::TextureCache;
 
 const ROW_GAP: f32 = 6.0;
@@ -95,12 +96,7 @@ pub fn show(
 
     if model.entries.is_empty() {
         ui.centered_and_justified(|ui| {
-            ui.label(
-                RichText::new(
-                    "No pictures yet.\nSend some with “Send images…”, drop files here, or paste with Ctrl+V.",
-                )
-                .weak(),
-            );
+            ui.label(RichText::new(t!("timeline-empty")).weak());
         });
         state.seen_appended = model.appended;
         return actions;
@@ -204,14 +200,18 @@ pub fn show(
         state.unseen += new;
     }
     if state.unseen > 0 {
-        let label = format!("{} new ⬇", state.unseen);
+        let label = format!("{} ⬇", t!("timeline-new", count = state.unseen));
         let size = vec2(130.0, 28.0);
         let rect =
             Rect::from_center_size(output.inner_rect.center_bottom() - vec2(0.0, size.y), size);
         let button = egui::Button::new(RichText::new(label).strong())
             .fill(ui.visuals().selection.bg_fill)
             .corner_radius(14.0);
-        if ui.put(rect, button).on_hover_text("new messages").clicked() {
+        if ui
+            .put(rect, button)
+            .on_hover_text(t!("timeline-new-hint"))
+            .clicked()
+        {
             state.scroll_to_bottom = true;
             ui.ctx().request_repaint();
         }

@@ -17,6 +17,7 @@ use crate::keep::Activity;
 use crate::look::{ERROR_COLOR, format_time, human_size, user_color};
 use crate::media::{Data, FullRequest, MediaWorker, TexKey};
 use crate::state::{Entry, EntryKey, Model};
+use crate::t;
 use crate::textures::{Look, TextureCache};
 
 /// Zoom bounds, as physical pixels per image pixel.
@@ -96,11 +97,11 @@ impl Viewer {
     pub fn zoom_label(&self) -> String {
         let percent = (self.shown_zoom * 100.0).round();
         if self.shown_zoom.is_nan() {
-            return "Zoom: fit".to_owned();
+            return t!("viewer-zoom-fit");
         }
         match self.zoom {
-            None => format!("Zoom: {percent}% (fit)"),
-            Some(_) => format!("Zoom: {percent}%"),
+            None => t!("viewer-zoom-fitted", percent = percent),
+            Some(_) => t!("viewer-zoom", percent = percent),
         }
     }
 }
@@ -113,7 +114,7 @@ impl Viewer {
             return None;
         }
         let Some(data) = model.entry(self.key).and_then(crate::media::entry_data) else {
-            self.error = Some("this image is not here (any more)".into());
+            self.error = Some(t!("viewer-gone"));
             return None;
         };
         self.requested = true;
@@ -179,7 +180,7 @@ pub fn show(
 
     let entry = input.entry;
     let image = entry.image();
-    let name = image.map_or("image", |i| i.name()).to_owned();
+    let name = image.map_or_else(|| t!("image-default-name"), |i| i.name().to_owned());
     let from = entry.from.as_ref().map(|u| (u.name.clone(), u.id.clone()));
     let ts = entry.ts;
     let meta = image.and_then(|i| i.meta.clone());
@@ -190,22 +191,32 @@ pub fn show(
     egui::Panel::top("viewer-top").show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
-            if ui.button("× Close").on_hover_text("Esc").clicked() {
+            if ui
+                .button(format!("× {}", t!("viewer-close")))
+                .on_hover_text("Esc")
+                .clicked()
+            {
                 asks.push(Ask::Close);
             }
             ui.separator();
             let at = index.unwrap_or(0);
             if ui
-                .add_enabled(at > 0, egui::Button::new("⬅ Previous"))
-                .on_hover_text("Left arrow key")
+                .add_enabled(
+                    at > 0,
+                    egui::Button::new(format!("⬅ {}", t!("viewer-previous"))),
+                )
+                .on_hover_text(t!("viewer-previous-hint"))
                 .clicked()
             {
                 asks.push(Ask::Go(-1));
             }
-            ui.label(format!("{} of {}", at + 1, keys.len()));
+            ui.label(t!("viewer-position", at = at + 1, total = keys.len()));
             if ui
-                .add_enabled(at + 1 < keys.len(), egui::Button::new("Next ➡"))
-                .on_hover_text("Right arrow key")
+                .add_enabled(
+                    at + 1 < keys.len(),
+                    egui::Button::new(format!("{} ➡", t!("viewer-next"))),
+                )
+                .on_hover_text(t!("viewer-next-hint"))
                 .clicked()
             {
                 asks.push(Ask::Go(1));
@@ -242,7 +253,7 @@ pub fn show(
     egui::Panel::bottom("viewer-bottom").show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
-            if ui.button("Fit").on_hover_text("0").clicked() {
+            if ui.button(t!("viewer-fit")).on_hover_text("0").clicked() {
                 set_zoom = Some(None);
             }
             if ui.button("100%").on_hover_text("1").clicked() {
@@ -251,25 +262,25 @@ pub fn show(
             let small = vec2(28.0, 0.0);
             if ui
                 .add(egui::Button::new("−").min_size(small))
-                .on_hover_text("Zoom out (-)")
+                .on_hover_text(t!("viewer-zoom-out"))
                 .clicked()
             {
                 step -= 1;
             }
             // Fixed width: the buttons after it stay put while zooming.
-            ui.add_sized([118.0, small.y.max(18.0)], egui::Label::new(&zoom_label));
+            ui.add_sized([150.0, small.y.max(18.0)], egui::Label::new(&zoom_label));
             if ui
                 .add(egui::Button::new("+").min_size(small))
-                .on_hover_text("Zoom in (+)")
+                .on_hover_text(t!("viewer-zoom-in"))
                 .clicked()
             {
                 step += 1;
             }
             ui.separator();
-            if ui.button("Save…").clicked() {
+            if ui.button(t!("image-save")).clicked() {
                 asks.push(Ask::Do(Intent::Save(key)));
             }
-            if ui.button("Copy image").clicked() {
+            if ui.button(t!("image-copy")).clicked() {
                 asks.push(Ask::Do(Intent::CopyImage(key)));
             }
             asks.extend(
@@ -371,8 +382,7 @@ pub fn show(
             }
         }
         if let Some(why) = &viewer.error {
-            let text =
-                RichText::new(format!("could not show this image ({why})")).color(ERROR_COLOR);
+            let text = RichText::new(t!("image-cannot-show", reason = why)).color(ERROR_COLOR);
             ui.put(
                 Rect::from_center_size(view.center(), vec2(view.width().min(600.0), 60.0)),
                 egui::Label::new(text).wrap(),
@@ -383,7 +393,7 @@ pub fn show(
             painter.text(
                 view.center() + vec2(0.0, 36.0),
                 egui::Align2::CENTER_TOP,
-                "loading full resolution…",
+                t!("viewer-loading-full"),
                 egui::FontId::proportional(14.0),
                 Color32::from_gray(200),
             );
