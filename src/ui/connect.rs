@@ -132,7 +132,7 @@ pub fn show(ui: &mut egui::Ui, input: &ConnectInput<'_>, form: &mut ConnectForm)
                 ui.heading(RichText::new("Snapwire").size(30.0).strong());
                 ui.label(t!("connect-tagline"));
                 ui.add_space(6.0);
-                intents.extend(super::language::menu(ui, form.fields.language()));
+                intents.extend(super::language::menu(ui, form.fields.language(), false));
                 ui.add_space(16.0);
             });
             let width = ui.available_width().min(440.0);

@@ -5,14 +5,16 @@ use crate::i18n::{self, Language};
 use crate::intent::Intent;
 use crate::t;
 
-/// `setting`: the saved choice (`None` follows the system). Returns the
-/// person's new choice, if they made one.
-pub fn menu(ui: &mut egui::Ui, setting: Option<Language>) -> Option<Intent> {
+/// `setting`: the saved choice (`None` follows the system). `compact` (the
+/// status line) shows only the language in use, not "System (…)". Returns
+/// the person's new choice, if they made one.
+pub fn menu(ui: &mut egui::Ui, setting: Option<Language>, compact: bool) -> Option<Intent> {
     let system = t!(
         "language-system",
         language = i18n::system_language().native_name()
     );
     let shown = match setting {
+        None if compact => i18n::language().native_name().to_owned(),
         None => system.clone(),
         Some(language) => language.native_name().to_owned(),
     };

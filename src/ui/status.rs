@@ -102,7 +102,7 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
                 {
                     intents.push(Intent::Notifications(notify));
                 }
-                intents.extend(super::language::menu(ui, input.language));
+                intents.extend(super::language::menu(ui, input.language, true));
                 let pending = input.pending;
                 if pending > 0 && input.model.conn != ConnState::Connected {
                     ui.label(
@@ -154,21 +154,30 @@ pub fn show(ui: &mut egui::Ui, input: &StatusInput<'_>) -> Vec<Intent> {
 fn join_link_row(ui: &mut egui::Ui, link: &str, intents: &mut Vec<Intent>) {
     let shown_id = ui.scope_id().with("join_qr_shown");
     let mut shown = ui.data(|d| d.get_temp::<bool>(shown_id)).unwrap_or(false);
-    ui.horizontal(|ui| {
-        ui.label(t!("status-phones"));
-        ui.add(egui::Label::new(RichText::new(link).monospace()).truncate());
-        if ui.button(t!("status-copy-link")).clicked() {
-            intents.push(Intent::CopyText(link.to_owned()));
-        }
-        let label = if shown {
-            t!("status-hide-qr")
-        } else {
-            t!("status-show-qr")
-        };
-        if ui.button(label).clicked() {
-            shown = !shown;
-        }
-    });
+    // Buttons first (right to left), so a narrow window cuts the link, not them.
+    let row = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
+    ui.allocate_ui_with_layout(
+        row,
+        egui::Layout::right_to_left(egui::Align::Center),
+        |ui| {
+            let label = if shown {
+                t!("status-hide-qr")
+            } else {
+                t!("status-show-qr")
+            };
+            if ui.button(label).clicked() {
+                shown = !shown;
+            }
+            if ui.button(t!("status-copy-link")).clicked() {
+                intents.push(Intent::CopyText(link.to_owned()));
+            }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.label(t!("status-phones"));
+                ui.add(egui::Label::new(RichText::new(link).monospace()).truncate())
+                    .on_hover_text(link);
+            });
+        },
+    );
     ui.data_mut(|d| d.insert_temp(shown_id, shown));
     if shown {
         match snapwire_relay::join_link::JoinQr::new(link) {
