@@ -10,6 +10,11 @@ import { prepareFile, PrepareError, humanSize } from "./media.js";
 import { hashBlob } from "./hasher.js";
 import { nameProblem, roomProblem, IMAGE_MIMES, DEFAULT_ROOM } from "./protocol.js";
 import * as settings from "./settings.js";
+import { t, load, pickLanguage, setCatalogue, translateDocument } from "./i18n.js";
+
+// The words first (the relay serves the app's catalogues), in the browser's language.
+setCatalogue(await load(pickLanguage(navigator.languages)));
+translateDocument(document);
 
 const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_BYTES = 16384;
@@ -114,7 +119,7 @@ function sendText(text) {
   const max = (state.limits && state.limits.max_text_bytes) || DEFAULT_MAX_TEXT_BYTES;
   const bytes = new TextEncoder().encode(text).length;
   if (bytes > max) {
-    handle({ t: "problem", message: `That message is ${bytes} bytes; the relay takes up to ${max}.` });
+    handle({ t: "problem", message: t("session-text-too-long", { bytes, limit: max }) });
     return;
   }
   const id = settings.nextItemId();
@@ -133,7 +138,7 @@ function sendFiles(files, smaller) {
 
 async function sendFile(file, smaller) {
   const maxBytes = (state.limits && state.limits.max_image_bytes) || DEFAULT_MAX_IMAGE_BYTES;
-  handle({ t: "problem", message: `Preparing “${file.name || "picture"}” (${humanSize(file.size)})…` });
+  handle({ t: "problem", message: t("web-preparing", { name: file.name || t("image-default-name"), size: humanSize(file.size) }) });
   let p;
   try {
     p = await prepareFile(file, { smaller, maxBytes, hash: hashBlob });
@@ -153,7 +158,7 @@ async function share(key) {
   try {
     await navigator.share({ files: [new File([item.blob], item.name, { type: item.mime })], title: item.name });
   } catch (e) {
-    if (e.name !== "AbortError") handle({ t: "problem", message: `Sharing did not work: ${e.message}` });
+    if (e.name !== "AbortError") handle({ t: "problem", message: t("web-share-failed", { error: e.message }) });
   }
 }
 

@@ -5,6 +5,7 @@
 
 import { sniffMime, isHeifFamily } from "./protocol.js";
 import { stripMetadata, StripError } from "./strip.js";
+import { t } from "./i18n.js";
 
 export const PREVIEW_MAX_BYTES = 32 * 1024;
 export const PREVIEW_MAX_SIDE = 256;
@@ -42,9 +43,9 @@ export function smallerApplies(mime, width, height) {
 export function formatProblem(name, head, declaredType) {
   if (sniffMime(head)) return null;
   if (isHeifFamily(head) || /^image\/(heic|heif|avif)/.test(declaredType || "")) {
-    return `“${name}” is a HEIC/HEIF picture, which the relay does not take. On an iPhone choose Settings → Camera → Formats → Most Compatible, or share it as JPEG.`;
+    return t("web-heic", { name });
   }
-  return `“${name}” is not a PNG, JPEG, GIF, WebP or BMP picture, so it cannot be sent.`;
+  return t("web-not-an-image", { name });
 }
 
 export function humanSize(bytes) {
@@ -99,7 +100,7 @@ export async function prepareFile(file, { smaller, maxBytes, hash }) {
   const problem = formatProblem(name, head, file.type);
   if (problem) throw new PrepareError(problem);
   if (file.size > maxBytes && !smaller) {
-    throw new PrepareError(`“${name}” is ${humanSize(file.size)}; this relay takes pictures up to ${humanSize(maxBytes)}. Try “Smaller”.`);
+    throw new PrepareError(t("web-too-large-try-smaller", { name, size: humanSize(file.size), limit: humanSize(maxBytes) }));
   }
   let mime = sniffMime(head);
   let bytes = new Uint8Array(await file.arrayBuffer());
@@ -107,13 +108,13 @@ export async function prepareFile(file, { smaller, maxBytes, hash }) {
   try {
     const out = stripMetadata(bytes, mime);
     bytes = out.bytes;
-    note = out.removed ? "metadata removed" : "no metadata";
+    note = out.removed ? t("metadata-removed") : t("metadata-none");
   } catch (e) {
-    if (e instanceof StripError) throw new PrepareError(`“${name}” was not sent: ${e.message}.`);
+    if (e instanceof StripError) throw new PrepareError(t("web-not-sent", { name, error: e.message }));
     throw e;
   }
   const bitmap = await decode(new Blob([bytes], { type: mime }));
-  if (!bitmap) throw new PrepareError(`“${name}” could not be read as a picture.`);
+  if (!bitmap) throw new PrepareError(t("web-undecodable", { name }));
   let { width, height } = bitmap;
   let sendName = name;
   try {
@@ -125,11 +126,11 @@ export async function prepareFile(file, { smaller, maxBytes, hash }) {
         mime = "image/jpeg";
         ({ width, height } = fit);
         sendName = name.replace(/\.[^.]*$/, "") + ".jpg";
-        note = "made smaller, metadata removed";
+        note = t("metadata-smaller");
       }
     }
     if (bytes.length > maxBytes) {
-      throw new PrepareError(`“${name}” is ${humanSize(bytes.length)}; this relay takes pictures up to ${humanSize(maxBytes)}.`);
+      throw new PrepareError(t("web-too-large", { name, size: humanSize(bytes.length), limit: humanSize(maxBytes) }));
     }
     const p = fitWithin(width, height, PREVIEW_MAX_SIDE);
     const canvas = drawn(bitmap, p.width, p.height);

@@ -2,6 +2,8 @@
 // a u32 big-endian header length H, H bytes of UTF-8 JSON with a string "type",
 // then the body. Pure functions, no DOM, so they run under `node --test` too.
 
+import { t } from "./i18n.js";
+
 export const MAX_HEADER_BYTES = 16384;
 export const DEFAULT_ROOM = "lobby";
 export const IMAGE_MIMES = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"];
@@ -61,18 +63,18 @@ export function hello({ name, room, client, token, since }) {
 export function nameProblem(raw) {
   const name = raw.trim();
   const chars = [...name].length;
-  if (chars === 0) return "Type a name so others know who sends.";
-  if (chars > 32) return `A name is at most 32 characters; this one has ${chars}.`;
+  if (chars === 0) return t("web-name-empty");
+  if (chars > 32) return t("form-name-too-long", { max: 32, chars });
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return "A name cannot hold control characters.";
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return t("form-name-control");
   return null;
 }
 
 /** The relay's room rule; an error sentence, or null when fine. */
 export function roomProblem(room) {
-  if (room.length === 0 || room.length > 64) return "A room name is 1 to 64 characters.";
-  if (!/^[A-Za-z0-9._-]+$/.test(room)) return "A room name holds only letters, digits, '.', '_' and '-'.";
-  if (room.startsWith(".")) return "A room name cannot start with '.'.";
+  if (room.length === 0 || room.length > 64) return t("form-room-length", { max: 64 });
+  if (!/^[A-Za-z0-9._-]+$/.test(room)) return t("form-room-chars");
+  if (room.startsWith(".")) return t("form-room-dot");
   return null;
 }
 

@@ -5,6 +5,7 @@
 // tests drive it with a fake WebSocket and a fake clock.
 
 import { encodeFrame, decodeFrame, hello, FrameError } from "./protocol.js";
+import { t } from "./i18n.js";
 
 /** Errors after which trying again cannot help: the person must change something. */
 const FATAL_FOR_FORM = new Set(["unauthorized", "bad_name", "bad_room", "bad_client", "version", "not_hello", "bad_frame"]);
@@ -102,7 +103,7 @@ export class Session {
     try {
       ws = this.createSocket(this.url);
     } catch (e) {
-      this.lost(conn, `cannot open: ${e.message}`);
+      this.lost(conn, t("web-cannot-open", { error: e.message }));
       return;
     }
     ws.binaryType = "arraybuffer";
@@ -119,7 +120,7 @@ export class Session {
     };
     ws.onclose = (e) => {
       if (conn !== this.conn) return;
-      this.lost(conn, e && e.code ? `closed, ${e.code}` : "");
+      this.lost(conn, e && e.code ? t("web-closed-code", { code: e.code }) : "");
     };
     ws.onerror = () => {
       // onclose follows and decides
@@ -151,7 +152,7 @@ export class Session {
       if (typeof data === "string") throw new FrameError("a text message");
       msg = decodeFrame(data);
     } catch (e) {
-      this.onEvent({ t: "problem", message: `The relay sent something unreadable (${e.message}).` });
+      this.onEvent({ t: "problem", message: t("net-unreadable", { error: e.message }) });
       return;
     }
     const { header: h, body } = msg;
@@ -253,7 +254,7 @@ export class Session {
         }
       }
     } catch (e) {
-      this.onEvent({ t: "problem", message: `Sending stopped: ${e.message}` });
+      this.onEvent({ t: "problem", message: t("web-sending-stopped", { error: e.message }) });
     } finally {
       this.pumping = false;
     }

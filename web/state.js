@@ -3,6 +3,8 @@
 // dispatcher must run (verify a picture, send a receipt). No DOM, no socket,
 // so it runs under `node --test`.
 
+import { t } from "./i18n.js";
+
 export function initialState() {
   return {
     phase: "form", // form | connecting | live | offline
@@ -70,13 +72,15 @@ export function apply(state, ev) {
   switch (ev.t) {
     case "connecting":
       state.phase = "connecting";
-      state.notice = ev.attempt > 0 ? "Connecting again…" : "Connecting…";
+      state.notice = ev.attempt > 0 ? t("web-connecting-again") : t("web-connecting");
       touch(state);
       break;
     case "offline":
       state.phase = "offline";
       state.retryInMs = ev.retryInMs;
-      state.notice = ev.reason ? `Offline (${ev.reason}). Trying again in ${Math.ceil(ev.retryInMs / 1000)} s; what you send waits.` : `Offline. Trying again in ${Math.ceil(ev.retryInMs / 1000)} s; what you send waits.`;
+      state.notice = ev.reason
+        ? t("web-offline-because", { reason: ev.reason, secs: Math.ceil(ev.retryInMs / 1000) })
+        : t("web-offline", { secs: Math.ceil(ev.retryInMs / 1000) });
       // Streams of this connection never finish; they come again in full after `since`.
       for (const key of state.streams.values()) {
         const item = state.byKey.get(key);
@@ -104,7 +108,7 @@ export function apply(state, ev) {
           effects.push({ do: "forget", item });
         }
       }
-      state.notice = "This room's history was reset on the relay.";
+      state.notice = t("web-history-reset");
       touch(state);
       break;
     case "welcome": {
@@ -163,7 +167,7 @@ export function apply(state, ev) {
         if (item.seq != null) effects.push({ do: "receipt", seq: item.seq });
       } else {
         item.status = "failed";
-        item.error = "This picture arrived damaged (its SHA-256 does not match) and is not shown.";
+        item.error = t("web-damaged");
         item.chunks = null;
       }
       touch(state, item);
@@ -235,7 +239,7 @@ function frame(state, h, body, effects) {
       if (!item || item.status !== "streaming") break;
       if (h.offset !== item.received || item.received + body.length > item.size) {
         item.status = "failed";
-        item.error = "This picture arrived out of order and is not shown.";
+        item.error = t("web-out-of-order");
         item.chunks = null;
         touch(state, item);
         break;
@@ -262,7 +266,7 @@ function frame(state, h, body, effects) {
       if (item.status !== "streaming") break;
       if (item.received !== item.size) {
         item.status = "failed";
-        item.error = "This picture arrived incomplete and is not shown.";
+        item.error = t("web-incomplete");
         item.chunks = null;
       } else {
         item.status = "verifying";
@@ -280,7 +284,7 @@ function frame(state, h, body, effects) {
       remove(state, item);
       effects.push({ do: "forget", item });
       if (h.reason !== "lagging" && h.reason !== "server_shutdown") {
-        state.notice = `${item.from ? item.from.name : "Someone"}'s picture “${item.name}” was not completed (${h.reason}).`;
+        state.notice = t("web-not-completed", { who: item.from ? item.from.name : t("web-someone"), name: item.name, reason: h.reason });
       }
       break;
     }
@@ -311,7 +315,7 @@ function frame(state, h, body, effects) {
           touch(state, item);
         }
       }
-      state.notice = h.message ? `The relay said: ${h.message}` : `The relay said: ${h.code}`;
+      state.notice = t("web-relay-said", { message: h.message || h.code });
       touch(state);
       break;
     }
@@ -331,11 +335,11 @@ export function presenceLine(state) {
       names.push(p.name);
     }
   }
-  return `${names.length} online: ${names.join(", ")}`;
+  return t("web-online", { count: names.length, names: names.join(", ") });
 }
 
 /** "Seen by Ben, Cleo" under one's own items. */
 export function seenByLine(item) {
   if (!item.seenBy || item.seenBy.size === 0) return "";
-  return `Seen by ${[...item.seenBy.values()].join(", ")}`;
+  return t("web-seen-by", { names: [...item.seenBy.values()].join(", ") });
 }

@@ -11,6 +11,7 @@
 import { IMAGE_MIMES, sniffMime, safeFileName } from "./protocol.js";
 import { presenceLine, seenByLine } from "./state.js";
 import { humanSize } from "./media.js";
+import { t } from "./i18n.js";
 
 const PREVIEW_MIMES = ["image/png", "image/jpeg", "image/webp"];
 /** How far outside the screen pictures are already loaded, in px. */
@@ -27,19 +28,21 @@ function el(tag, className, text) {
 
 function timeOf(ts) {
   if (!ts) return "";
-  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  // In the page's language ("14:05" in Spanish), not the browser's default.
+  const lang = typeof document !== "undefined" && document.documentElement.lang ? [document.documentElement.lang] : [];
+  return new Date(ts).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
 }
 
 function statusLine(item) {
   switch (item.status) {
     case "sending":
-      return item.kind === "image" ? `sending ${Math.round((item.progress || 0) * 100)} %` : "waiting to send";
+      return item.kind === "image" ? t("web-sending-percent", { percent: Math.round((item.progress || 0) * 100) }) : t("image-waiting-to-send");
     case "streaming":
-      return `${Math.round((item.progress || 0) * 100)} % of ${humanSize(item.size || 0)}`;
+      return t("web-streaming", { percent: Math.round((item.progress || 0) * 100), size: humanSize(item.size || 0) });
     case "verifying":
-      return "checking…";
+      return t("web-checking");
     case "failed":
-      return item.error || "failed";
+      return item.error || t("web-failed");
     default:
       return "";
   }
@@ -158,7 +161,7 @@ export function createView(dispatch) {
   function update(node, item) {
     node.li.classList.toggle("mine", !!item.mine);
     node.li.classList.toggle("failed", item.status === "failed");
-    node.who.textContent = item.mine ? "You" : item.from ? item.from.name : "";
+    node.who.textContent = item.mine ? t("web-you") : item.from ? item.from.name : "";
     node.when.textContent = timeOf(item.ts);
     if (item.kind === "text") node.body.textContent = item.text;
     else {
@@ -235,7 +238,7 @@ export function createView(dispatch) {
     last = state;
     document.title = state.room ? `Snapwire · ${state.room}` : "Snapwire";
     $("room-name").textContent = state.room ? `# ${state.room}` : "Snapwire";
-    $("presence").textContent = state.phase === "live" ? presenceLine(state) : state.phase === "form" ? "" : "not connected";
+    $("presence").textContent = state.phase === "live" ? presenceLine(state) : state.phase === "form" ? "" : t("send-error-not-connected");
     const notice = $("notice");
     notice.textContent = state.notice;
     notice.hidden = !state.notice;
@@ -245,10 +248,10 @@ export function createView(dispatch) {
     $("empty").hidden = !(state.phase === "live" && state.items.length === 0 && state.historyLeft === 0);
     const hist = $("history");
     hist.hidden = !(state.historyLeft > 0);
-    hist.textContent = state.historyLeft > 0 ? `Loading history: ${state.historyLeft} more…` : "";
+    hist.textContent = state.historyLeft > 0 ? t("web-history-left", { count: state.historyLeft }) : "";
     const more = $("new-below");
     more.hidden = state.unseen === 0;
-    more.textContent = `${state.unseen} new ↓`;
+    more.textContent = `${t("timeline-new", { count: state.unseen })} ↓`;
     renderViewer(state);
     if (wasAtBottom) timeline.scrollTop = timeline.scrollHeight;
   }

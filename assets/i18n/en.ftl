@@ -292,3 +292,46 @@ host-cannot-listen = cannot listen on { $address }
 
 ## Times (src/look.rs): a chrono pattern for a time that is not today
 time-with-date = %b %e, %H:%M
+
+## The browser page the relay serves (web/); it also uses some messages above
+web-empty = Nothing here yet. Pictures and messages sent to this room show up here.
+web-send-pictures = Send pictures
+web-message = Message
+web-smaller = Smaller (2048 px JPEG, for slow Wi-Fi)
+web-tagline = Share pictures with everyone in the room.
+web-token = Access token
+web-picture = Picture
+web-save = Save
+web-share = Share
+web-drop = Drop pictures to send them
+web-sending-percent = sending { $percent } %
+web-streaming = { $percent } % of { $size }
+web-checking = checking…
+web-failed = failed
+web-you = You
+web-history-left = Loading history: { $count } more…
+web-connecting-again = Connecting again…
+web-connecting = Connecting…
+web-offline-because = Offline ({ $reason }). Trying again in { $secs } s; what you send waits.
+web-offline = Offline. Trying again in { $secs } s; what you send waits.
+web-history-reset = This room's history was reset on the relay.
+web-damaged = This picture arrived damaged (its SHA-256 does not match) and is not shown.
+web-out-of-order = This picture arrived out of order and is not shown.
+web-incomplete = This picture arrived incomplete and is not shown.
+web-not-completed = { $who }'s picture “{ $name }” was not completed ({ $reason }).
+web-someone = Someone
+web-relay-said = The relay said: { $message }
+web-online = { $count } online: { $names }
+web-seen-by = Seen by { $names }
+web-preparing = Preparing “{ $name }” ({ $size })…
+web-share-failed = Sharing did not work: { $error }
+web-cannot-open = cannot open: { $error }
+web-closed-code = closed, { $code }
+web-sending-stopped = Sending stopped: { $error }
+web-heic = “{ $name }” is a HEIC/HEIF picture, which the relay does not take. On an iPhone choose Settings → Camera → Formats → Most Compatible, or share it as JPEG.
+web-not-an-image = “{ $name }” is not a PNG, JPEG, GIF, WebP or BMP picture, so it cannot be sent.
+web-too-large-try-smaller = “{ $name }” is { $size }; this relay takes pictures up to { $limit }. Try “Smaller”.
+web-too-large = “{ $name }” is { $size }; this relay takes pictures up to { $limit }.
+web-not-sent = “{ $name }” was not sent: { $error }.
+web-undecodable = “{ $name }” could not be read as a picture.
+web-name-empty = Type a name so others know who sends.

@@ -301,3 +301,46 @@ host-cannot-listen = no se puede escuchar en { $address }
 
 ## Horas (src/look.rs): un patrón de chrono para una hora que no es de hoy
 time-with-date = %-d/%m, %H:%M
+
+## La página del navegador que sirve el relé (web/); también usa mensajes de arriba
+web-empty = Aún no hay nada. Aquí aparecen las fotos y los mensajes que se envíen a esta sala.
+web-send-pictures = Enviar fotos
+web-message = Mensaje
+web-smaller = Más pequeña (JPEG de 2048 px, para wifi lenta)
+web-tagline = Comparte fotos con todos los de la sala.
+web-token = Token de acceso
+web-picture = Foto
+web-save = Guardar
+web-share = Compartir
+web-drop = Suelta las fotos para enviarlas
+web-sending-percent = enviando { $percent } %
+web-streaming = { $percent } % de { $size }
+web-checking = comprobando…
+web-failed = falló
+web-you = Tú
+web-history-left = Cargando el historial: faltan { $count }…
+web-connecting-again = Reconectando…
+web-connecting = Conectando…
+web-offline-because = Sin conexión ({ $reason }). Se reintenta en { $secs } s; lo que envíes espera.
+web-offline = Sin conexión. Se reintenta en { $secs } s; lo que envíes espera.
+web-history-reset = El historial de esta sala se reinició en el relé.
+web-damaged = Esta foto llegó dañada (su SHA-256 no coincide) y no se muestra.
+web-out-of-order = Esta foto llegó desordenada y no se muestra.
+web-incomplete = Esta foto llegó incompleta y no se muestra.
+web-not-completed = La foto «{ $name }» de { $who } no se completó ({ $reason }).
+web-someone = alguien
+web-relay-said = El relé dijo: { $message }
+web-online = { $count } conectados: { $names }
+web-seen-by = Visto por { $names }
+web-preparing = Preparando «{ $name }» ({ $size })…
+web-share-failed = No se pudo compartir: { $error }
+web-cannot-open = no se puede abrir: { $error }
+web-closed-code = cerrada, { $code }
+web-sending-stopped = El envío se detuvo: { $error }
+web-heic = «{ $name }» es una foto HEIC/HEIF, que el relé no acepta. En un iPhone elige Ajustes → Cámara → Formatos → Más compatible, o compártela como JPEG.
+web-not-an-image = «{ $name }» no es una foto PNG, JPEG, GIF, WebP ni BMP, así que no se puede enviar.
+web-too-large-try-smaller = «{ $name }» ocupa { $size }; este relé acepta fotos de hasta { $limit }. Prueba «Más pequeña».
+web-too-large = «{ $name }» ocupa { $size }; este relé acepta fotos de hasta { $limit }.
+web-not-sent = «{ $name }» no se envió: { $error }.
+web-undecodable = «{ $name }» no se pudo leer como foto.
+web-name-empty = Escribe un nombre para que los demás sepan quién envía.

@@ -34,6 +34,22 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
+/// The desktop app's catalogues of words, which the page uses too (`web/i18n.js`).
+macro_rules! catalogue {
+    ($lang:literal) => {
+        Asset {
+            path: concat!("/i18n/", $lang, ".ftl"),
+            content_type: "text/plain; charset=utf-8",
+            bytes: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../assets/i18n/",
+                $lang,
+                ".ftl"
+            )),
+        }
+    };
+}
+
 macro_rules! asset {
     ($file:literal, $type:literal) => {
         Asset {
@@ -62,6 +78,9 @@ pub static ASSETS: &[Asset] = &[
     asset!("hasher.js", "text/javascript; charset=utf-8"),
     asset!("hash_worker.js", "text/javascript; charset=utf-8"),
     asset!("settings.js", "text/javascript; charset=utf-8"),
+    asset!("i18n.js", "text/javascript; charset=utf-8"),
+    catalogue!("en"),
+    catalogue!("es"),
     asset!("manifest.webmanifest", "application/manifest+json"),
     asset!("icon-192.png", "image/png"),
     asset!("icon-512.png", "image/png"),
@@ -138,9 +157,31 @@ mod tests {
             .filter(|p| !matches!(p.as_str(), "/package.json" | "/README.md"))
             .collect();
         on_disk.sort();
-        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.path.to_owned()).collect();
+        let mut embedded: Vec<String> = ASSETS
+            .iter()
+            .map(|a| a.path.to_owned())
+            .filter(|p| !p.starts_with("/i18n/"))
+            .collect();
         embedded.sort();
         assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn every_catalogue_of_words_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/i18n");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("assets/i18n exists")
+            .filter_map(Result::ok)
+            .map(|e| format!("/i18n/{}", e.file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        let mut served: Vec<String> = ASSETS
+            .iter()
+            .map(|a| a.path.to_owned())
+            .filter(|p| p.starts_with("/i18n/"))
+            .collect();
+        served.sort();
+        assert_eq!(served, on_disk);
     }
 
     #[test]

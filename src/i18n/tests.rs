@@ -191,6 +191,44 @@ fn call_vars(after_key: &str) -> BTreeSet<String> {
     vars
 }
 
+/// Every message key the browser page names: `t("key"` in `web/*.js`,
+/// `data-i18n…="key"` in `web/index.html`.
+fn web_uses() -> Vec<(String, String)> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&web) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let marks: &[&str] = match path.extension().and_then(|e| e.to_str()) {
+            Some("js") => &["t(\""],
+            Some("html") => &[
+                "data-i18n=\"",
+                "data-i18n-label=\"",
+                "data-i18n-title=\"",
+                "data-i18n-placeholder=\"",
+            ],
+            _ => continue,
+        };
+        for mark in marks {
+            for (at, _) in text.match_indices(mark) {
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let rest = &text[at + mark.len()..];
+                if let Some(end) = rest.find('"') {
+                    out.push((name.clone(), rest[..end].to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -225,9 +263,20 @@ fn every_key_the_sources_use_is_in_the_catalogue_with_its_variables() {
             Some(_) => {}
         }
     }
+    // The browser page (web/) uses the same catalogue: `t("key", {..})` in
+    // its modules, `data-i18n*="key"` in its HTML (keys only: its arguments
+    // are JS objects, checked by web/test/i18n.test.js running the page's code).
+    let web = web_uses();
+    assert!(web.len() > 40, "the scan finds the page's words: {}", web.len());
+    for (file, key) in &web {
+        if !en.contains_key(key) {
+            wrong.push(format!("{file}: {key} is not in en.ftl"));
+        }
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // And nothing in the catalogue is left unused.
-    let used: BTreeSet<&str> = uses.iter().map(|u| u.key.as_str()).collect();
+    let mut used: BTreeSet<&str> = uses.iter().map(|u| u.key.as_str()).collect();
+    used.extend(web.iter().map(|(_, k)| k.as_str()));
     let unused: Vec<&String> = en.keys().filter(|k| !used.contains(k.as_str())).collect();
     assert!(unused.is_empty(), "in en.ftl but never used: {unused:?}");
 }

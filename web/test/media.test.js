@@ -1,3 +1,4 @@
+import "./english.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fitWithin, fittingPreview, smallerApplies, formatProblem, PREVIEW_MAX_BYTES, PREVIEW_MAX_SIDE } from "../media.js";

@@ -1,3 +1,4 @@
+import "./english.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Session, backoffMs, BACKOFF_MAX_MS, CHUNK_BYTES } from "../session.js";
