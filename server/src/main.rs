@@ -127,7 +127,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Disk work (writes, fsyncs, reads from retention) runs on the blocking pool in
+    // short tasks; past 64 threads they queue instead of growing the pool to
+    // hundreds of threads after a burst of uploads (tokio's default cap is 512).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("snapwire-relay: cannot start the runtime: {e}");
