@@ -164,6 +164,8 @@ net-lost-sending = connection lost while sending
 net-unreadable = the relay sent a message this app cannot read ({ $error })
 net-image-too-large = the relay announced { $size }, more than the { $limit } it allows (not received)
 net-too-many-large = too many large images at once (not received)
+net-no-disk = too many images at once, and no place on disk for them (not received)
+net-disk-failed = cannot write it to disk: { $error } (not received)
 
 ## The app's own outcomes (src/app.rs, src/picker.rs)
 app-connection-failed = Could not start the connection: { $error }

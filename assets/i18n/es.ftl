@@ -169,6 +169,8 @@ net-lost-sending = se perdió la conexión al enviar
 net-unreadable = el relé envió un mensaje que esta aplicación no sabe leer ({ $error })
 net-image-too-large = el relé anunció { $size }, más de los { $limit } que admite (no recibida)
 net-too-many-large = demasiadas imágenes grandes a la vez (no recibida)
+net-no-disk = demasiadas imágenes a la vez, y no hay sitio en disco para ellas (no recibida)
+net-disk-failed = no se puede escribir en disco: { $error } (no recibida)
 
 ## Resultados de la propia aplicación (src/app.rs, src/picker.rs)
 app-connection-failed = No se pudo iniciar la conexión: { $error }

@@ -267,7 +267,11 @@ fn every_key_the_sources_use_is_in_the_catalogue_with_its_variables() {
     // its modules, `data-i18n*="key"` in its HTML (keys only: its arguments
     // are JS objects, checked by web/test/i18n.test.js running the page's code).
     let web = web_uses();
-    assert!(web.len() > 40, "the scan finds the page's words: {}", web.len());
+    assert!(
+        web.len() > 40,
+        "the scan finds the page's words: {}",
+        web.len()
+    );
     for (file, key) in &web {
         if !en.contains_key(key) {
             wrong.push(format!("{file}: {key} is not in en.ftl"));
