@@ -22,6 +22,19 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read by jemalloc itself before `main` (no later call can set
+/// them for every arena): freed pages go back to the system within about a second
+/// rather than ten, so RSS falls back near idle soon after a burst or an attack
+/// (about 2× idle instead of 5×, docs/SECURITY.md, "Memory"). `_RJEM_MALLOC_CONF`
+/// in the environment still overrides them.
+// SAFETY: the only unsafe item of the workspace. jemalloc declares
+// `const char *malloc_conf` (weak) and reads it once; this strong definition is a
+// thin pointer to a NUL-terminated, immutable, 'static string, which is that layout.
+#[cfg(not(target_env = "msvc"))]
+#[allow(unsafe_code)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_OPTIONS: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// A Snapwire relay: everyone connected to the same room sees every picture.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -52,6 +65,11 @@ struct Args {
     /// reached the relay reads from connections only as fast as memory frees up.
     #[arg(long, env = "SNAPWIRE_MAX_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65_536))]
     max_memory_mb: u64,
+    /// How long in all, in milliseconds, a room waits for one receiver that holds it
+    /// back before going on without it (refilled at 5% of the time; 0: never waits
+    /// for one receiver). See docs/PROTOCOL.md, "Holding".
+    #[arg(long, env = "SNAPWIRE_HOLD_ALLOWANCE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    hold_allowance_ms: u64,
     /// Name advertised on the LAN [default: the host name].
     #[arg(long, env = "SNAPWIRE_NAME")]
     name: Option<String>,
@@ -109,7 +127,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Disk work (writes, fsyncs, reads from retention) runs on the blocking pool in
+    // short tasks; past 64 threads they queue instead of growing the pool to
+    // hundreds of threads after a burst of uploads (tokio's default cap is 512).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("snapwire-relay: cannot start the runtime: {e}");
@@ -149,6 +174,7 @@ fn config_from(args: &Args) -> anyhow::Result<Config> {
         max_image_bytes: args.max_image_mb * 1024 * 1024,
         max_memory_bytes: usize::try_from(args.max_memory_mb * 1024 * 1024)
             .context("--max-memory-mb is too large for this machine")?,
+        hold_allowance: std::time::Duration::from_millis(args.hold_allowance_ms),
         name: args.name.clone().unwrap_or_else(lan::host_name),
         max_history_bytes: args.max_disk_mb * 1024 * 1024,
         max_rooms: args.max_rooms as usize,
