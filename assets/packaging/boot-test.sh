@@ -36,8 +36,10 @@ run=$cache/run
 mirror=${SNAPWIRE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # What a fresh Debian with systemd has, plus what the checks below read with:
 # desktop-file-utils (the validator, and the trigger that indexes MimeType=),
-# xdg-utils (xdg-mime, what desktops and file managers ask for a default).
-base_packages=systemd,systemd-sysv,dbus,desktop-file-utils,xdg-utils
+# xdg-utils (xdg-mime, what scripts and xdg-open ask for a default), GIO and
+# shared-mime-info (what GNOME's and Xfce's file managers ask: a file's type, then
+# the application that opens it).
+base_packages=systemd,systemd-sysv,dbus,desktop-file-utils,xdg-utils,libglib2.0-bin,shared-mime-info
 port=7600
 started=$(date +%s)
 phase=environment   # becomes "packages" at `apt install` of ours
@@ -166,7 +168,10 @@ done
 # reason this test cannot run, and says so here rather than in debootstrap's log.
 python3 - "$mirror" <<'EOF' || fail "the Debian mirror $mirror is unreachable"
 import sys, urllib.request
-urllib.request.urlopen(sys.argv[1] + "/dists/bookworm/Release", timeout=20).read(1)
+try:
+    urllib.request.urlopen(sys.argv[1] + "/dists/bookworm/Release", timeout=20).read(1)
+except Exception as e:
+    sys.exit("%s/dists/bookworm/Release: %s" % (sys.argv[1], e))
 EOF
 
 need=()
@@ -341,6 +346,17 @@ for mime in image/png image/jpeg image/gif image/webp image/bmp; do
 done
 ok "the menu entry validates; for PNG, JPEG, GIF, WebP and BMP mimeinfo.cache lists it and xdg-mime opens them with it"
 in_box grep -qx 'Exec=snapwire %F' /usr/share/applications/snapwire.desktop || fail "the entry's Exec= is not 'snapwire %F'"
+# A file manager's double-click: GIO finds the file's type, then its default
+# application, which it runs as Exec= says (snapwire FILE).
+cp "$repo/assets/snapwire-256.png" "$run/root/holiday.png"
+type=$(in_box gio info -a standard::content-type /root/holiday.png | sed -n 's/.*standard::content-type: //p')
+[ "$type" = image/png ] || fail "GIO sees /root/holiday.png as '$type'"
+for mime in image/png image/jpeg image/gif image/webp image/bmp; do
+    answer=$(in_box gio mime "$mime" || true)
+    grep -q "^Default application for .*: snapwire.desktop\$" <<<"$answer" \
+        || fail "GIO's default application for $mime is not snapwire.desktop: $answer"
+done
+ok "GIO (file managers) opens PNG, JPEG, GIF, WebP and BMP files with snapwire.desktop, Exec=snapwire %F"
 for size in 16 22 24 32 48 64 128 256 512; do
     in_box test -s "/usr/share/icons/hicolor/${size}x${size}/apps/snapwire.png" \
         || fail "no ${size}x${size} icon in hicolor"
