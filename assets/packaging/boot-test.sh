@@ -156,13 +156,16 @@ if [ -z "$app_deb" ] || [ -z "$relay_deb" ]; then
     phase=packages
     fail "no packages in $target/debian: run build-packages.sh"
 fi
-mkdir -p "$cache"
-free_mb=$(df -Pm "$cache" | awk 'NR == 2 { print $4 }')
-[ "$free_mb" -ge 2048 ] || fail "only $free_mb MB free under $cache (the test needs 2 GB)"
-
-for tool in nsenter pgrep ss ip python3; do
+for tool in nsenter flock pgrep ss ip python3; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing on this host (util-linux, procps, iproute2, python3)"
 done
+
+mkdir -p "$cache"
+# One boot test at a time on a machine: they share the cached root and the copy.
+exec 9>"$cache/lock"
+flock -w 900 9 || fail "another boot test held $cache/lock for 15 minutes"
+free_mb=$(df -Pm "$cache" | awk 'NR == 2 { print $4 }')
+[ "$free_mb" -ge 2048 ] || fail "only $free_mb MB free under $cache (the test needs 2 GB)"
 
 # The Debian mirror, asked once with a timeout: an unreachable one is the usual
 # reason this test cannot run, and says so here rather than in debootstrap's log.
