@@ -9,6 +9,7 @@
 # No systemd runs here, so the service itself is not started: the unit is
 # checked with `systemd-analyze verify` and the relay is run by hand from
 # /usr/bin with the unit's environment, on 127.0.0.1 with --no-mdns.
+# boot-test.sh runs the service itself, under systemd on a fresh Debian it boots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${CARGO_TARGET_DIR:-target}

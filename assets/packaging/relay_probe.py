@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """A minimal Snapwire client for the package test, standard library only.
 
-    relay_probe.py PORT send TEXT     join room "packaging", send TEXT, wait for its ack
-    relay_probe.py PORT replay TEXT   join again, succeed iff the history replay holds TEXT
+    relay_probe.py PORT send TEXT          join room "packaging", send TEXT, wait for its ack
+    relay_probe.py PORT send-image FILE    send the PNG or JPEG FILE as an image, wait for its ack
+    relay_probe.py PORT replay TEXT [--since N] [--image FILE]
+        join again, succeed iff the history replay holds TEXT (and FILE, byte for
+        byte); without --since the relay replays its latest items, with it every
+        item after seq N (0: the whole history)
 
 Loopback only (127.0.0.1); every read has a timeout, so it never hangs.
 """
 
+import argparse
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -101,12 +107,12 @@ class Reader:
         return json.loads(data[4 : 4 + h]), data[4 + h :]
 
 
-def join(port):
+def join(port, since=None):
     sock, pending = connect(port)
     send_message(
         sock,
         {"type": "hello", "v": 1, "name": "package test", "room": ROOM,
-         "client": CLIENT, "token": None, "since": None},
+         "client": CLIENT, "token": None, "since": since},
     )
     reader = Reader(sock, pending)
     header, _ = reader.message()
@@ -115,35 +121,95 @@ def join(port):
     return sock, reader, header
 
 
-def main():
-    if len(sys.argv) != 4 or sys.argv[2] not in ("send", "replay"):
-        raise SystemExit(__doc__)
-    port, mode, text = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def wait_ack(reader, item_id):
+    for _ in range(1000):
+        header, _ = reader.message()
+        if header.get("type") == "ack" and header.get("id") == item_id:
+            return header
+        if header.get("type") == "error":
+            raise SystemExit(f"relay refused {item_id}: {header}")
+    raise SystemExit("no ack")
+
+
+def send_text(port, text):
+    sock, reader, _ = join(port)
+    item_id = "pkg-" + os.urandom(6).hex()
+    send_message(sock, {"type": "text", "id": item_id}, text.encode())
+    print(f"sent, seq {wait_ack(reader, item_id)['seq']}")
+
+
+# The formats the relay accepts whose signature this probe knows.
+SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def send_image(port, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    mime = next((m for sig, m in SIGNATURES.items() if data.startswith(sig)), None)
+    if mime is None:
+        raise SystemExit(f"{path} is neither a PNG nor a JPEG")
     sock, reader, welcome = join(port)
-    if mode == "send":
-        item_id = "pkg-" + os.urandom(6).hex()
-        send_message(sock, {"type": "text", "id": item_id}, text.encode())
-        for _ in range(1000):
-            header, _ = reader.message()
-            if header.get("type") == "ack" and header.get("id") == item_id:
-                print(f"sent, seq {header['seq']}")
-                return
-            if header.get("type") == "error":
-                raise SystemExit(f"relay refused the text: {header}")
-        raise SystemExit("no ack")
-    texts, items = [], 0
-    # Replayed items carry "history": true; an image is several messages, so count items.
+    chunk = welcome["limits"]["max_chunk_bytes"]
+    if len(data) > welcome["limits"]["max_image_bytes"]:
+        raise SystemExit(f"{path} is larger than the relay accepts")
+    item_id = "pkg-" + os.urandom(6).hex()
+    send_message(sock, {"type": "image_begin", "id": item_id, "name": os.path.basename(path),
+                        "mime": mime, "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()})
+    for offset in range(0, len(data), chunk):
+        send_message(sock, {"type": "image_chunk", "id": item_id, "offset": offset},
+                     data[offset : offset + chunk])
+    send_message(sock, {"type": "image_end", "id": item_id})
+    print(f"image sent, seq {wait_ack(reader, item_id)['seq']}")
+
+
+def replay(port, text, since, image_path):
+    """Succeeds iff the replay holds TEXT and, if given, the image's exact bytes."""
+    _, reader, welcome = join(port, since)
+    texts, images, streams, done = [], [], {}, 0
+    # Replayed items carry "history": true; an image is complete at its image_end.
     for _ in range(100_000):
-        if items >= welcome.get("history", 0):
+        if done >= welcome.get("history", 0):
             break
         header, body = reader.message()
-        if header.get("history") and header.get("type") in ("text", "image_begin"):
-            items += 1
-            if header["type"] == "text":
-                texts.append(body.decode())
+        kind = header.get("type")
+        if kind == "text" and header.get("history"):
+            texts.append(body.decode())
+            done += 1
+        elif kind == "image_begin" and header.get("history"):
+            streams[header["sid"]] = (header["sha256"], bytearray())
+        elif kind == "image_chunk" and header.get("sid") in streams:
+            streams[header["sid"]][1].extend(body)
+        elif kind == "image_end" and header.get("sid") in streams:
+            sha, data = streams.pop(header["sid"])
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise SystemExit(f"replayed image seq {header.get('seq')} fails its SHA-256")
+            images.append(sha)
+            done += 1
     if text not in texts:
         raise SystemExit(f"history does not hold {text!r}: {texts}")
-    print(f"history holds it ({len(texts)} texts replayed)")
+    if image_path is not None:
+        with open(image_path, "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        if want not in images:
+            raise SystemExit(f"history does not hold the image {image_path}")
+    print(f"history holds it ({len(texts)} texts, {len(images)} images replayed)")
+
+
+def main():
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("port", type=int)
+    parser.add_argument("mode", choices=("send", "send-image", "replay"))
+    parser.add_argument("arg", help="the text, or for send-image the picture")
+    parser.add_argument("--since", type=int, default=None)
+    parser.add_argument("--image", default=None)
+    args = parser.parse_args()
+    if args.mode == "send":
+        send_text(args.port, args.arg)
+    elif args.mode == "send-image":
+        send_image(args.port, args.arg)
+    else:
+        replay(args.port, args.arg, args.since, args.image)
 
 
 if __name__ == "__main__":
