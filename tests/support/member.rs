@@ -60,6 +60,15 @@ impl Member {
         }
     }
 
+    /// Until `holds` is true of the model (checked first: it may be already).
+    pub async fn until_model(&mut self, what: &str, mut holds: impl FnMut(&Model) -> bool) {
+        if holds(&self.model) {
+            return;
+        }
+        self.until(what, |_, model| holds(model).then_some(()))
+            .await;
+    }
+
     /// Until the next welcome (a new connection is in the room).
     pub async fn welcomed(&mut self) {
         self.until("a welcome", |e, _| {
