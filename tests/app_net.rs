@@ -622,6 +622,92 @@ async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly(
     );
 }
 
+/// A relay that forgets its history on every connection: each welcome has a new
+/// epoch and one text, then it drops us. The app rejoins from scratch once per
+/// new epoch, but never more than once per backoff step: it backs off, not spins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_epoch_changes_every_time_is_retried_with_backoff_not_spun() {
+    use futures_util::{SinkExt, StreamExt};
+    use snapwire_relay::protocol::{RelayHeader, User, Welcome};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                continue;
+            };
+            let _hello = ws.next().await;
+            let welcome = relay_frame(
+                RelayHeader::Welcome(Welcome {
+                    v: 1,
+                    user: User {
+                        id: snapwire_relay::protocol::validate::user_id(&secret(1)),
+                        name: "Ana".into(),
+                    },
+                    room: "lobby".into(),
+                    epoch: format!("e{n}"),
+                    peers: Vec::new(),
+                    history: 0,
+                    limits: fake_limits(),
+                }),
+                b"",
+            );
+            let text = relay_frame(
+                RelayHeader::Text {
+                    seq: 1,
+                    ts: 1,
+                    from: support::ben(),
+                    history: false,
+                },
+                format!("from epoch {n}").as_bytes(),
+            );
+            let _ = ws.send(Message::Binary(welcome)).await;
+            let _ = ws.send(Message::Binary(text)).await;
+            let _ = ws.close(None).await;
+        }
+    });
+    let mut ana = connect(addr, "Ana", 1);
+    let mut log = Vec::new();
+    let mut attempts = Vec::new();
+    while attempts.last() != Some(&3) {
+        let attempt = wait_for(&mut ana, &mut log, "a connection attempt", |e| match e {
+            Event::Connecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .await;
+        attempts.push(attempt);
+    }
+    assert!(
+        attempts.windows(2).all(|w| w[0] <= w[1]),
+        "the backoff never starts over: {attempts:?}"
+    );
+    for step in 0..=3 {
+        let tries = attempts.iter().filter(|a| **a == step).count();
+        assert!(
+            (1..=2).contains(&tries),
+            "backoff step {step}: {tries} connections (its own, and one rejoin for a new epoch): {attempts:?}"
+        );
+    }
+    let connections = accepted.load(Ordering::SeqCst) as usize;
+    assert!(
+        connections <= attempts.len(),
+        "{connections} connections for {} attempts",
+        attempts.len()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_presence_flood_from_the_relay_is_one_timeline_line() {
     use snapwire_relay::protocol::{RelayHeader, User};

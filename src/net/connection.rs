@@ -447,15 +447,19 @@ pub(super) async fn handle(
                 preview,
                 history: begin.history,
             };
-            if let Some(reason) = incoming.refuse(begin.size) {
-                // Shown with its name and why, never buffered.
-                tracing::warn!(sid = begin.sid, size = begin.size, "refusing an image");
-                let sid = begin.sid;
-                session.emit(event).await?;
-                session.emit(Event::StreamRefused { sid, reason }).await?;
-                return Ok(None);
-            }
-            if let Some(now) = incoming.begin(begin.sid, begin.size, begin.sha256, own, event) {
+            let place = match incoming.reserve(begin.size) {
+                Ok(place) => place,
+                Err(reason) => {
+                    // Shown with its name and why, never buffered.
+                    tracing::warn!(sid = begin.sid, size = begin.size, "refusing an image");
+                    let sid = begin.sid;
+                    session.emit(event).await?;
+                    session.emit(Event::StreamRefused { sid, reason }).await?;
+                    return Ok(None);
+                }
+            };
+            let (sid, size) = (begin.sid, begin.size);
+            if let Some(now) = incoming.begin(sid, place, size, begin.sha256, own, event) {
                 session.emit(now).await?;
             }
         }

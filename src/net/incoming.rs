@@ -23,6 +23,10 @@ pub const MAX_INCOMING_TOTAL: u64 = 512 * 1024 * 1024;
 
 /// Images announced larger than this are written to a file as they arrive.
 pub const IN_MEMORY_STREAM: u64 = 16 * 1024 * 1024;
+/// Announced bytes of the streams held in memory at once: past it, even small
+/// images go to a file, so a relay that opens many streams cannot make the app
+/// hold more than this in memory for them, whatever it claims.
+pub const IN_MEMORY_TOTAL: u64 = 32 * 1024 * 1024;
 
 /// Where an incoming image's bytes go.
 enum Buffer {
@@ -54,6 +58,9 @@ impl Buffer {
         Ok(())
     }
 }
+
+/// The place [`Streams::reserve`] made for one stream's bytes.
+pub(super) struct Reserved(Buffer);
 
 /// A finished image's bytes.
 pub(super) enum Body {
@@ -127,26 +134,21 @@ impl Streams {
         }
     }
 
-    /// A buffer for `size` bytes: a file when large (memory if no file can be made).
-    fn buffer(&self, size: u64) -> Buffer {
-        if size > IN_MEMORY_STREAM
-            && let Some(dir) = &self.dir
-        {
-            match tempfile::Builder::new().suffix(".part").tempfile_in(dir) {
-                Ok(file) => return Buffer::File { file, len: 0 },
-                Err(e) => tracing::warn!(error = %e, "cannot write an incoming image to disk"),
-            }
-        }
-        let cap = usize::try_from(size)
-            .unwrap_or(MAX_PREALLOC)
-            .min(MAX_PREALLOC);
-        Buffer::Memory(Vec::with_capacity(cap))
+    /// Announced bytes of the open streams whose bytes are kept in memory.
+    fn in_memory(&self) -> u64 {
+        self.open
+            .values()
+            .filter(|i| matches!(i.buf, Buffer::Memory(_)))
+            .map(|i| i.size)
+            .sum()
     }
 
-    /// Why a stream of `size` bytes is not taken, in words; `None` when it is.
-    pub(super) fn refuse(&self, size: u64) -> Option<String> {
+    /// Where a stream of `size` bytes goes, or why it is not taken, in words.
+    /// Memory only while the size and all memory streams together stay small;
+    /// otherwise a file, and refused when no file can be made.
+    pub(super) fn reserve(&self, size: u64) -> Result<Reserved, String> {
         if size > self.max_image {
-            return Some(format!(
+            return Err(format!(
                 "the relay announced {}, more than the {} it allows (not received)",
                 crate::look::human_size(size),
                 crate::look::human_size(self.max_image)
@@ -154,22 +156,39 @@ impl Streams {
         }
         let open: u64 = self.open.values().map(|i| i.size).sum();
         if open.saturating_add(size) > MAX_INCOMING_TOTAL {
-            return Some("too many large images at once (not received)".into());
+            return Err("too many large images at once (not received)".into());
         }
-        None
+        if size <= IN_MEMORY_STREAM && self.in_memory().saturating_add(size) <= IN_MEMORY_TOTAL {
+            let cap = usize::try_from(size)
+                .unwrap_or(MAX_PREALLOC)
+                .min(MAX_PREALLOC);
+            return Ok(Reserved(Buffer::Memory(Vec::with_capacity(cap))));
+        }
+        let Some(dir) = &self.dir else {
+            return Err(
+                "too many images at once, and no place on disk for them (not received)".into(),
+            );
+        };
+        match tempfile::Builder::new().suffix(".part").tempfile_in(dir) {
+            Ok(file) => Ok(Reserved(Buffer::File { file, len: 0 })),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write an incoming image to disk");
+                Err(format!("cannot write it to disk: {e} (not received)"))
+            }
+        }
     }
 
-    /// A new stream (checked with [`Streams::refuse`] first); returns the
+    /// A new stream in the place [`Streams::reserve`] gave it; returns the
     /// event to show now (`None` for our own, held back).
     pub(super) fn begin(
         &mut self,
         sid: u64,
+        Reserved(buf): Reserved,
         size: u64,
         sha256: String,
         own: bool,
         event: Event,
     ) -> Option<Event> {
-        let buf = self.buffer(size);
         let (now, deferred) = if own {
             (None, Some(event))
         } else {
@@ -257,8 +276,10 @@ mod tests {
     #[test]
     fn sizes_beyond_the_welcome_or_the_app_are_refused_in_words() {
         let mut s = streams();
-        assert_eq!(s.refuse(1 << 20), None);
-        let words = s.refuse(1 << 50).expect("refused");
+        assert!(s.reserve(1 << 20).is_ok());
+        let Err(words) = s.reserve(1 << 50) else {
+            panic!("2^50 bytes taken");
+        };
         assert!(words.contains("more than the 1.0 MB it allows"), "{words}");
         let huge = Streams::new(
             &Limits {
@@ -270,14 +291,86 @@ mod tests {
             None,
         );
         assert!(
-            huge.refuse(MAX_INCOMING_IMAGE + 1).is_some(),
+            huge.reserve(MAX_INCOMING_IMAGE + 1).is_err(),
             "the app's own cap"
         );
-        s.begin(1, 4, String::new(), false, begin_event(1));
+        open(&mut s, 1, 4, String::new(), false, begin_event(1));
         assert!(
             matches!(s.chunk(1, 0, b"abc"), Chunk::Dropped { announced: true }),
             "a chunk larger than the welcome's"
         );
+    }
+
+    /// Reserves and begins a stream, as the connection does.
+    fn open(
+        streams: &mut Streams,
+        sid: u64,
+        size: u64,
+        sha256: String,
+        own: bool,
+        event: Event,
+    ) -> Option<Event> {
+        let place = streams.reserve(size).expect("reserved");
+        streams.begin(sid, place, size, sha256, own, event)
+    }
+
+    #[test]
+    fn memory_holds_only_a_few_streams_at_once_then_files_or_a_refusal() {
+        let limits = Limits {
+            max_image_bytes: 1 << 30,
+            max_chunk_bytes: 1 << 20,
+            max_text_bytes: 100,
+            max_uploads: 4,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut with_disk = Streams::new(&limits, Some(dir.path().to_path_buf()));
+        let mut no_disk = Streams::new(&limits, None);
+        let per = IN_MEMORY_STREAM;
+        let fit = IN_MEMORY_TOTAL / per;
+        for sid in 0..fit {
+            open(
+                &mut with_disk,
+                sid,
+                per,
+                String::new(),
+                false,
+                begin_event(sid),
+            );
+            open(
+                &mut no_disk,
+                sid,
+                per,
+                String::new(),
+                false,
+                begin_event(sid),
+            );
+        }
+        assert_eq!(with_disk.in_memory(), IN_MEMORY_TOTAL);
+        // One more small stream no longer fits in memory: a file, or refused in words.
+        open(
+            &mut with_disk,
+            fit,
+            1,
+            String::new(),
+            false,
+            begin_event(fit),
+        );
+        assert_eq!(
+            with_disk.in_memory(),
+            IN_MEMORY_TOTAL,
+            "the next went to a file"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+        let Err(words) = no_disk.reserve(1) else {
+            panic!("taken in memory past the total");
+        };
+        assert!(words.contains("not received"), "{words}");
+        // Memory is free again once a stream ends.
+        assert!(with_disk.cancel(0));
+        assert!(matches!(
+            with_disk.reserve(per),
+            Ok(Reserved(Buffer::Memory(_)))
+        ));
     }
 
     fn begin_event(sid: u64) -> Event {
@@ -306,11 +399,7 @@ mod tests {
         let bytes = b"abcd";
         let sha = hex::encode(Sha256::digest(bytes));
         let mut streams = streams();
-        assert!(
-            streams
-                .begin(1, 4, sha.clone(), false, begin_event(1))
-                .is_some()
-        );
+        assert!(open(&mut streams, 1, 4, sha.clone(), false, begin_event(1)).is_some());
         assert!(matches!(
             streams.chunk(1, 0, b"ab"),
             Chunk::Progress(Some(_))
@@ -332,13 +421,13 @@ mod tests {
     #[test]
     fn a_chunk_out_of_order_or_past_the_size_drops_the_image() {
         let mut streams = streams();
-        streams.begin(1, 4, String::new(), false, begin_event(1));
+        open(&mut streams, 1, 4, String::new(), false, begin_event(1));
         assert!(matches!(
             streams.chunk(1, 1, b"x"),
             Chunk::Dropped { announced: true }
         ));
         assert!(matches!(streams.chunk(1, 0, b"x"), Chunk::Unknown));
-        streams.begin(2, 2, String::new(), true, begin_event(2));
+        open(&mut streams, 2, 2, String::new(), true, begin_event(2));
         assert!(matches!(
             streams.chunk(2, 0, b"xyz"),
             Chunk::Dropped { announced: false }
@@ -360,7 +449,7 @@ mod tests {
         let size = IN_MEMORY_STREAM + 3;
         let bytes = vec![5u8; size as usize];
         let sha = hex::encode(Sha256::digest(&bytes));
-        streams.begin(9, size, sha.clone(), false, begin_event(9));
+        open(&mut streams, 9, size, sha.clone(), false, begin_event(9));
         for (n, chunk) in bytes.chunks(1 << 20).enumerate() {
             let offset = (n as u64) << 20;
             assert!(matches!(
@@ -375,7 +464,7 @@ mod tests {
         assert!(Finished::verify_file(file.path(), size, &sha));
         assert!(!Finished::verify_file(file.path(), size, &"0".repeat(64)));
         // A stream that never ends leaves no file behind.
-        streams.begin(10, size, sha, false, begin_event(10));
+        open(&mut streams, 10, size, sha, false, begin_event(10));
         streams.chunk(10, 0, &bytes[..10]);
         assert!(streams.cancel(10));
         let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
@@ -385,11 +474,7 @@ mod tests {
     #[test]
     fn our_own_image_is_announced_only_once_complete() {
         let mut streams = streams();
-        assert!(
-            streams
-                .begin(3, 1, String::new(), true, begin_event(3))
-                .is_none()
-        );
+        assert!(open(&mut streams, 3, 1, String::new(), true, begin_event(3)).is_none());
         assert!(matches!(streams.chunk(3, 0, b"z"), Chunk::Progress(None)));
         let done = streams.end(3).expect("finished");
         assert!(done.own && done.deferred.is_some());
