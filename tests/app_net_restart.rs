@@ -24,7 +24,7 @@ enum Item {
     Image(Bytes),
 }
 
-/// Member `m`'s item: a text, or a small real PNG (every tenth member sends both).
+/// Member `m`'s items: a text, and a small real PNG from every other member.
 fn item_of(m: u8, phase: &str) -> Vec<(String, Item)> {
     let mut items = vec![(
         format!("{phase}-text-{m}"),
