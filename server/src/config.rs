@@ -57,6 +57,10 @@ pub struct Config {
     /// receiver has less than this queued, and a catching-up connection is fed while
     /// its queue holds less (default 4 MiB). See PROTOCOL.md, "Flow control".
     pub room_window_bytes: usize,
+    /// How long, in all, a room waits for one live receiver that has a whole room
+    /// window queued before it goes on without it; refilled at 5% of the time
+    /// passing (default 1 s). See PROTOCOL.md, "Flow control", and `hold.rs`.
+    pub hold_allowance: Duration,
     /// How long a chunk read from retention is kept after its last use, so receivers
     /// catching up moments apart share one read (default 2 s).
     pub catchup_linger: Duration,
@@ -108,6 +112,7 @@ impl Default for Config {
             outbox_bytes: 32 * 1024 * 1024,
             max_memory_bytes: 64 * 1024 * 1024,
             room_window_bytes: 4 * 1024 * 1024,
+            hold_allowance: crate::hold::ALLOWANCE,
             catchup_linger: Duration::from_secs(2),
             max_connections: 4096,
             hello_timeout: Duration::from_secs(10),

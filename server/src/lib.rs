@@ -38,6 +38,7 @@ mod feeder;
 pub mod fuzzing;
 mod group_commit;
 pub mod guard;
+mod hold;
 mod http;
 pub mod join_link;
 pub mod lan;

@@ -65,6 +65,11 @@ struct Args {
     /// reached the relay reads from connections only as fast as memory frees up.
     #[arg(long, env = "SNAPWIRE_MAX_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65_536))]
     max_memory_mb: u64,
+    /// How long in all, in milliseconds, a room waits for one receiver that holds it
+    /// back before going on without it (refilled at 5% of the time; 0: never waits
+    /// for one receiver). See docs/PROTOCOL.md, "Holding".
+    #[arg(long, env = "SNAPWIRE_HOLD_ALLOWANCE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    hold_allowance_ms: u64,
     /// Name advertised on the LAN [default: the host name].
     #[arg(long, env = "SNAPWIRE_NAME")]
     name: Option<String>,
@@ -122,7 +127,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Disk work (writes, fsyncs, reads from retention) runs on the blocking pool in
+    // short tasks; past 64 threads they queue instead of growing the pool to
+    // hundreds of threads after a burst of uploads (tokio's default cap is 512).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("snapwire-relay: cannot start the runtime: {e}");
@@ -162,6 +174,7 @@ fn config_from(args: &Args) -> anyhow::Result<Config> {
         max_image_bytes: args.max_image_mb * 1024 * 1024,
         max_memory_bytes: usize::try_from(args.max_memory_mb * 1024 * 1024)
             .context("--max-memory-mb is too large for this machine")?,
+        hold_allowance: std::time::Duration::from_millis(args.hold_allowance_ms),
         name: args.name.clone().unwrap_or_else(lan::host_name),
         max_history_bytes: args.max_disk_mb * 1024 * 1024,
         max_rooms: args.max_rooms as usize,

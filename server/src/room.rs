@@ -14,10 +14,15 @@
 //! Pacing (PROTOCOL.md, "Flow control"): a sender's next chunk is forwarded only
 //! while the live receivers of its image, all but the quarter furthest behind (at
 //! least one), have less than the room window queued ([`Room::pace`]): the room
-//! goes as fast as most of it drains, and no one slow receiver sets its pace. A live receiver is *lagging* when a live message does not fit its
-//! queue (it is then a whole queue behind the fastest), or, when the memory budget
-//! is exhausted, when it is the member furthest behind and its queue holds more than
-//! half a queue bound beyond the least-loaded live member's ([`Relief::relieve`]). A lagging receiver's queued live data is
+//! goes as fast as most of it drains, and no one slow receiver sets its pace. Within
+//! that, a receiver with a whole window queued is waited for while it has hold
+//! allowance (`hold.rs`: 1 s, refilled at 5% of the time), so a receiver that
+//! stalls for a moment is never left behind, and one that is slower for good costs
+//! the others at most 5% of their time. A live receiver is *lagging* when a live
+//! message does not fit its queue (it is then a whole queue behind the fastest), or,
+//! when the memory budget is exhausted, when it is the member furthest behind and
+//! its queue holds more than half a queue bound beyond the least-loaded live
+//! member's ([`Relief::relieve`]). A lagging receiver's queued live data is
 //! dropped at once and it is fed from retention instead.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -31,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::{Budget, Relief};
 use crate::catchup::CatchUp;
 use crate::group_commit::CommitQueue;
+use crate::hold::{self, Hold};
 use crate::metrics::Metrics;
 use crate::outbox::{Closing, Outbox, PushError, Tag};
 use crate::protocol::{
@@ -79,6 +85,17 @@ struct Member {
     history_until: u64,
     /// Items this connection authored that its cursor has not passed yet: skipped.
     own: BTreeSet<u64>,
+    /// How much longer its senders wait for it while it holds the room (`hold.rs`).
+    hold: Hold,
+}
+
+/// What [`Room::can_take`] decided.
+enum Pace {
+    Go,
+    /// Wait until a queue drains, or until `look_again` when someone holds the room.
+    Wait {
+        look_again: Option<std::time::Instant>,
+    },
 }
 
 struct LiveStream {
@@ -117,6 +134,7 @@ struct Ctx {
     /// Told when any member's queue drains or a receiver stops counting for pacing.
     drained: Arc<Notify>,
     window: usize,
+    hold_allowance: std::time::Duration,
     /// How far behind the least-loaded member (bytes queued beyond its) a member
     /// must be to lag when the budget is exhausted.
     behind: usize,
@@ -140,6 +158,8 @@ pub struct RoomSettings {
     pub limits: Limits,
     pub replay_latest: usize,
     pub window: usize,
+    /// How long in all the room waits for one receiver (`hold.rs`).
+    pub hold_allowance: std::time::Duration,
     /// Each connection's queue bound.
     pub outbox_bytes: usize,
     pub linger: std::time::Duration,
@@ -174,6 +194,7 @@ impl Room {
                 budget: settings.budget,
                 drained: Arc::new(Notify::new()),
                 window: settings.window,
+                hold_allowance: settings.hold_allowance,
                 behind: settings.window.max(settings.outbox_bytes / 2),
             },
             limits: settings.limits,
@@ -194,32 +215,55 @@ impl Room {
             let notified = self.ctx.drained.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.can_take(sid) {
-                return;
-            }
+            let look_again = match self.can_take(sid) {
+                Pace::Go => return,
+                Pace::Wait { look_again } => look_again,
+            };
+            // A receiver holding the room is looked at again soon, drained or not,
+            // so its allowance runs out even if it never reads again.
+            let timer = async {
+                match look_again {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = notified => {}
+                () = timer => {}
                 () = stop.cancelled() => return,
             }
         }
     }
 
-    /// Whether the image's live receivers, all but the quarter furthest behind (at
-    /// least one of two or more), have less than the room window queued.
-    fn can_take(&self, sid: Sid) -> bool {
-        let state = self.lock();
-        let Some(stream) = state.streams.get(&sid) else {
-            return true;
+    /// Whether stream `sid` may take another chunk: its live receivers, all but
+    /// the quarter furthest behind (at least one of two or more), have less than
+    /// the room window queued, and none that still has hold allowance
+    /// (`hold.rs`) has a whole window queued.
+    fn can_take(&self, sid: Sid) -> Pace {
+        let now = std::time::Instant::now();
+        let mut state = self.lock();
+        let State {
+            members, streams, ..
+        } = &mut *state;
+        let Some(stream) = streams.get(&sid) else {
+            return Pace::Go;
         };
-        let mut queued: Vec<usize> = stream
-            .receivers
-            .iter()
-            .filter_map(|conn| state.members.get(conn))
-            .filter(|m| m.live && !m.outbox.is_closing())
-            .map(|m| m.outbox.queued_bytes())
-            .collect();
+        let mut queued = Vec::with_capacity(stream.receivers.len());
+        let mut held = false;
+        for conn in &stream.receivers {
+            let Some(member) = members.get_mut(conn) else {
+                continue;
+            };
+            if !member.live || member.outbox.is_closing() {
+                continue;
+            }
+            let bytes = member.outbox.queued_bytes();
+            queued.push(bytes);
+            let holding = bytes >= self.ctx.window;
+            held |= !member.hold.look(now, holding).is_zero() && holding;
+        }
         if queued.is_empty() {
-            return true;
+            return Pace::Go;
         }
         queued.sort_unstable();
         let behind = if queued.len() >= 2 {
@@ -227,7 +271,16 @@ impl Room {
         } else {
             0
         };
-        queued[queued.len() - 1 - behind] < self.ctx.window
+        if queued[queued.len() - 1 - behind] >= self.ctx.window {
+            // The room as a whole is full: it goes on as it drains.
+            return Pace::Wait { look_again: None };
+        }
+        if held {
+            return Pace::Wait {
+                look_again: Some(now + hold::LOOK_EVERY),
+            };
+        }
+        Pace::Go
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -303,6 +356,7 @@ impl Room {
                 cursor: start,
                 history_until,
                 own: BTreeSet::new(),
+                hold: Hold::new(std::time::Instant::now(), self.ctx.hold_allowance),
             },
         );
     }

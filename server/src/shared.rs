@@ -81,6 +81,7 @@ impl Shared {
                     limits: self.config.limits(),
                     replay_latest: self.config.replay_latest,
                     window: self.config.room_window_bytes,
+                    hold_allowance: self.config.hold_allowance,
                     outbox_bytes: self.config.outbox_bytes,
                     linger: self.config.catchup_linger,
                 },

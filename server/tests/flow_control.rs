@@ -362,3 +362,55 @@ async fn with_one_stalled_receiver_only_it_lags_and_the_others_finish() {
     assert_eq!(order, acked);
     assert_eq!(done.len(), 3 * count);
 }
+
+#[tokio::test]
+async fn a_receiver_that_stalls_for_a_moment_is_waited_for_and_never_lags() {
+    // A generous allowance, so a loaded test machine cannot use it up: what is
+    // tested is that the room waits for a receiver that holds it, then goes on.
+    let relay = start_relay(Config {
+        hold_allowance: Duration::from_secs(10),
+        ..paced()
+    })
+    .await;
+    let addr = relay.local_addr();
+    let mut readers = Vec::new();
+    for who in 0..3 {
+        readers.push(Client::join(addr, "Reader", "busy", 10 + who).await);
+    }
+    let mut pausing = Client::join(addr, "Pause", "busy", 30).await;
+    let mut senders = Vec::new();
+    for who in 0..3 {
+        senders.push(Client::join(addr, "Sender", "busy", 20 + who).await);
+    }
+    // 48 MB: far more than the pausing one's queue and socket buffers hold, so
+    // without the room waiting for it, it would lag (as the stalled one above does).
+    let (count, size) = (16, 1_000_000);
+    let sending: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| tokio::spawn(burst(s, "z".repeat(i + 1), count, size)))
+        .collect();
+    let reading: Vec<_> = readers
+        .into_iter()
+        .map(|mut r| tokio::spawn(async move { read_images(&mut r, 3 * count).await }))
+        .collect();
+    // The stall itself (a phone busy for half a second) is what this test plays.
+    let paused = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        read_images(&mut pausing, 3 * count).await
+    });
+    let mut acked = Vec::new();
+    for task in sending {
+        acked.extend(task.await.expect("sender"));
+    }
+    acked.sort_unstable();
+    for task in reading {
+        let (order, _, lagging_cancels) = task.await.expect("reader");
+        assert_eq!(lagging_cancels, 0);
+        assert_eq!(order, acked);
+    }
+    let (order, _, lagging_cancels) = paused.await.expect("pausing reader");
+    assert_eq!(lagging_cancels, 0, "the room waited for it");
+    assert_eq!(order, acked, "every image live, once, in seq order");
+    assert_eq!(metric(addr, "snapwire_lagging_total").await, 0);
+}
