@@ -19,38 +19,67 @@
 //!   [`attention`], [`icon`], [`identity`], [`single_instance`], [`notify`],
 //!   [`i18n`] (every word shown, in English and Spanish: [`t!`]).
 //!
+//! Without the default `gui` feature the library is only the model, the
+//! network worker and the leaves they use (no window, no decoders): what the
+//! fuzz target for the app's handling of relayed messages builds
+//! (`server/fuzz/`, see [`net::fuzzing`]).
+//!
 //! Data flows one way: socket → protocol → [`state::Event`] → model → views,
 //! and views → [`intent::Intent`] → app → [`net::Command`] → socket.
 //! docs/ARCHITECTURE.md tells where each behaviour lives.
 
+#[cfg(feature = "gui")]
 pub mod app;
+#[cfg(feature = "gui")]
 pub mod attention;
+#[cfg(feature = "gui")]
 pub mod cli;
+#[cfg(feature = "gui")]
 pub mod clipboard;
+#[cfg(feature = "gui")]
 pub mod discovery;
+#[cfg(feature = "gui")]
 pub mod export;
+#[cfg(feature = "gui")]
 pub mod host;
+#[cfg(feature = "gui")]
 pub mod hosting;
 pub mod i18n;
+#[cfg(feature = "gui")]
 pub mod icon;
+#[cfg(feature = "gui")]
 pub mod identity;
+#[cfg(feature = "gui")]
 pub mod intent;
+#[cfg(feature = "gui")]
 pub mod keep;
 pub mod look;
+#[cfg(feature = "gui")]
 pub mod media;
 pub mod net;
+#[cfg(feature = "gui")]
 pub mod notify;
+#[cfg(feature = "gui")]
 pub mod options;
+#[cfg(feature = "gui")]
 pub mod outbox;
+#[cfg(feature = "gui")]
 pub mod picker;
 pub mod repaint;
+#[cfg(feature = "gui")]
 pub mod session;
 pub mod settings;
+#[cfg(feature = "gui")]
 pub mod single_instance;
+#[cfg(feature = "gui")]
 pub mod spill;
 pub mod state;
+#[cfg(feature = "gui")]
 pub mod textures;
+#[cfg(feature = "gui")]
 pub mod ui;
 
+#[cfg(feature = "gui")]
 pub use app::{AppOptions, SnapwireApp};
+#[cfg(feature = "gui")]
 pub use media::privacy;

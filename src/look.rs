@@ -1,19 +1,25 @@
 //! How things look and read in every view: the shared colours, a stable
 //! colour per person, times and sizes in words. A leaf: it imports nothing of
-//! the app, so every view and the app may use it.
+//! the app, so every view and the app may use it. (Without the `gui` feature,
+//! only the words: the network worker says sizes in them.)
 
 use std::fmt::Write;
 
 use chrono::TimeZone;
+#[cfg(feature = "gui")]
 use egui::Color32;
 
+#[cfg(feature = "gui")]
 /// Errors, failed items, "Disconnected".
 pub const ERROR_COLOR: Color32 = Color32::from_rgb(235, 90, 80);
+#[cfg(feature = "gui")]
 /// "Connected".
 pub const OK_COLOR: Color32 = Color32::from_rgb(90, 200, 120);
+#[cfg(feature = "gui")]
 /// Connecting, reconnecting, waiting to send.
 pub const WAIT_COLOR: Color32 = Color32::from_rgb(230, 180, 60);
 
+#[cfg(feature = "gui")]
 /// Name colors: distinct hues that read well on the dark and the light theme.
 const PALETTE: [Color32; 10] = [
     Color32::from_rgb(240, 120, 100),
@@ -28,6 +34,7 @@ const PALETTE: [Color32; 10] = [
     Color32::from_rgb(240, 160, 90),
 ];
 
+#[cfg(feature = "gui")]
 /// A stable color per user id (same id, same color, in every window).
 pub fn user_color(id: &str) -> Color32 {
     // FNV-1a: stable across runs and platforms, unlike the std hasher.
@@ -80,6 +87,7 @@ pub fn human_size(bytes: u64) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "gui")]
     #[test]
     fn colors_are_stable_and_differ() {
         assert_eq!(user_color("3f9a1c0b7d2e"), user_color("3f9a1c0b7d2e"));

@@ -5,175 +5,33 @@
 //! every item exactly once, whole, in seq order.
 
 mod common;
+#[path = "common/faulty_proxy.rs"]
+mod faulty_proxy;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_relay::protocol::{ClientHeader, ClientMessage, RelayHeader, parse_relay};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::{begin_for, fake_png, secret, sha256_hex};
-
-/// A small seeded generator (xorshift64*), so a failing run can be replayed.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-/// What the proxy does to one connection, once `at` bytes have passed it (both
-/// directions counted: a sender's link is busy upstream, a receiver's downstream).
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    /// Forward faithfully.
-    None,
-    /// Close both sides (FIN).
-    Drop { at: u64 },
-    /// Reset both sides (RST).
-    Reset { at: u64 },
-    /// The direction that crossed `at` hangs while the other still flows, as
-    /// behind a dying link; then the link is cut, as a client's timeout would.
-    Stall { at: u64 },
-}
-
-/// Faults injected per direction and kind, for the log and the assertion that some were.
-#[derive(Default)]
-struct Injected {
-    drops: AtomicUsize,
-    resets: AtomicUsize,
-    stalls: AtomicUsize,
-}
-
-/// Listens on loopback and forwards every connection to `relay`, with faults drawn
-/// from `rng` for the first `faulty` connections.
-async fn start_proxy(relay: SocketAddr, seed: u64, faulty: usize) -> (SocketAddr, Arc<Injected>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let injected = Arc::new(Injected::default());
-    let counts = injected.clone();
-    tokio::spawn(async move {
-        let mut rng = Rng(seed);
-        let mut n = 0;
-        while let Ok((client, _)) = listener.accept().await {
-            n += 1;
-            // The first three links (one per client) carry megabytes, more than any
-            // `at`: each strikes, one of each kind. Later ones may go untouched.
-            let fault = if n > faulty || (n > 3 && rng.below(10) < 2) {
-                Fault::None
-            } else {
-                let at = 200 + rng.below(MAX_AT);
-                let kind = if n <= 3 { n as u64 - 1 } else { rng.below(3) };
-                match kind {
-                    0 => Fault::Drop { at },
-                    1 => Fault::Reset { at },
-                    _ => Fault::Stall { at },
-                }
-            };
-            let counts = counts.clone();
-            tokio::spawn(async move {
-                if let Ok(server) = TcpStream::connect(relay).await {
-                    proxy(client, server, fault, &counts).await;
-                }
-            });
-        }
-    });
-    (addr, injected)
-}
-
-/// Pumps both ways until either side ends or the fault strikes.
-async fn proxy(client: TcpStream, server: TcpStream, fault: Fault, counts: &Injected) {
-    let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
-    let (trigger, stall) = match fault {
-        Fault::None => (u64::MAX, false),
-        Fault::Drop { at } | Fault::Reset { at } => (at, false),
-        Fault::Stall { at } => (at, true),
-    };
-    let passed = AtomicU64::new(0);
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let up = pump(&mut client_read, &mut server_write, trigger, stall, &passed);
-    let down = pump(&mut server_read, &mut client_write, trigger, stall, &passed);
-    let struck = tokio::select! {
-        struck = up => struck,
-        struck = down => struck,
-    };
-    if !struck {
-        return; // one side ended: dropping the halves closes the other
-    }
-    match fault {
-        Fault::None => {}
-        Fault::Drop { .. } => {
-            counts.drops.fetch_add(1, Relaxed);
-        }
-        Fault::Reset { .. } => {
-            counts.resets.fetch_add(1, Relaxed);
-            let client = client_read.reunite(client_write);
-            let server = server_read.reunite(server_write);
-            for stream in [client, server].into_iter().flatten() {
-                let _ = stream.set_zero_linger();
-            }
-        }
-        Fault::Stall { .. } => {
-            counts.stalls.fetch_add(1, Relaxed);
-        }
-    }
-}
+use faulty_proxy::{Plan, Rng, start_proxy};
 
 /// The furthest point at which a fault strikes, in bytes through the link.
 const MAX_AT: u64 = 300_000;
 
-/// How long a stalled direction hangs before the link is cut.
-const STALL: Duration = Duration::from_millis(300);
-
-/// Copies bytes until EOF or an error (false), or until `passed` (both directions)
-/// reaches `trigger` (true; after hanging for [`STALL`] if `stall`).
-async fn pump(
-    from: &mut tokio::net::tcp::OwnedReadHalf,
-    to: &mut tokio::net::tcp::OwnedWriteHalf,
-    trigger: u64,
-    stall: bool,
-    passed: &AtomicU64,
-) -> bool {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let so_far = passed.load(Relaxed);
-        if so_far >= trigger {
-            if stall {
-                tokio::time::sleep(STALL).await;
-            }
-            return true;
-        }
-        let room = usize::try_from(trigger - so_far)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let n = match from.read(&mut buf[..room]).await {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => n,
-        };
-        if to.write_all(&buf[..n]).await.is_err() {
-            return false;
-        }
-        passed.fetch_add(n as u64, Relaxed);
-    }
-}
+/// The first link of each of the three clients strikes, one of each kind; of the
+/// first 40 links 80 % do.
+const PLAN: Plan = Plan {
+    faulty: 40,
+    always: 3,
+    min_at: 200,
+    spread: MAX_AT,
+};
 
 /// An item the sender must get acked, as the receiver will see it.
 #[derive(Clone)]
@@ -367,7 +225,7 @@ async fn cut_links_lose_nothing_and_deliver_nothing_twice_or_half() {
         .unwrap_or(0x5eed_cafe_u64);
     eprintln!("network cuts: seed {seed} (SNAPWIRE_CUTS_SEED replays it)");
     let relay = common::start_relay(common::memory_config()).await;
-    let (proxy, injected) = start_proxy(relay.local_addr(), seed, 40).await;
+    let (proxy, injected) = start_proxy(relay.local_addr(), seed, PLAN).await;
     let mut rng = Rng(seed ^ 0xabcdef);
     let items = items(&mut rng, 40);
     let total = items.len();
@@ -419,11 +277,7 @@ async fn cut_links_lose_nothing_and_deliver_nothing_twice_or_half() {
             }
         }
     }
-    let (drops, resets, stalls) = (
-        injected.drops.load(Relaxed),
-        injected.resets.load(Relaxed),
-        injected.stalls.load(Relaxed),
-    );
+    let (drops, resets, stalls) = injected.counts();
     eprintln!("network cuts: {drops} drops, {resets} resets, {stalls} stalls");
     assert!(
         drops >= 1 && resets >= 1 && stalls >= 1,

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_relay::protocol::{
     ClientHeader, ClientMessage, ErrorCode, Hello, Limits, PROTOCOL_VERSION, RelayHeader,
-    RelayMessage, User, parse_relay, validate,
+    RelayMessage, User, Welcome, parse_relay, validate,
 };
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -85,7 +85,7 @@ impl Session {
         }
     }
 
-    fn stream_dir(&self) -> Option<std::path::PathBuf> {
+    pub(super) fn stream_dir(&self) -> Option<std::path::PathBuf> {
         self.streams_dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
@@ -93,6 +93,28 @@ impl Session {
         self.events.send(event).await.map_err(|_| UiGone)?;
         (self.repaint)();
         Ok(())
+    }
+
+    /// The relay welcomed a new connection: its limits, or how the connection
+    /// ends at once (the room's history was replaced, or the UI is gone).
+    pub(super) async fn welcomed(&mut self, welcome: Welcome) -> Result<Limits, End> {
+        if self.last_seq.is_some() && self.epoch.as_ref().is_some_and(|e| *e != welcome.epoch) {
+            // Our `since` counted in a history that no longer exists.
+            self.last_seq = None;
+            self.acked.clear();
+            self.epoch = Some(welcome.epoch);
+            return Err(End::Restart);
+        }
+        if self.epoch.as_ref() != Some(&welcome.epoch) {
+            self.acked.clear();
+        }
+        self.epoch = Some(welcome.epoch.clone());
+        self.my_id = welcome.user.id.clone();
+        let limits = welcome.limits;
+        self.emit(Event::Welcome(welcome))
+            .await
+            .map_err(|UiGone| End::Shutdown)?;
+        Ok(limits)
     }
 
     /// Takes a command while offline or between frames.
@@ -195,22 +217,10 @@ pub(super) async fn connect_once(
         }
     };
 
-    if session.last_seq.is_some() && session.epoch.as_ref().is_some_and(|e| *e != welcome.epoch) {
-        // Our `since` counted in a history that no longer exists.
-        session.last_seq = None;
-        session.acked.clear();
-        session.epoch = Some(welcome.epoch);
-        return End::Restart;
-    }
-    if session.epoch.as_ref() != Some(&welcome.epoch) {
-        session.acked.clear();
-    }
-    session.epoch = Some(welcome.epoch.clone());
-    session.my_id = welcome.user.id.clone();
-    let limits = welcome.limits;
-    if session.emit(Event::Welcome(welcome)).await.is_err() {
-        return End::Shutdown;
-    }
+    let limits = match session.welcomed(welcome).await {
+        Ok(limits) => limits,
+        Err(end) => return end,
+    };
 
     // The writer owns the sink; we hand it frames through a small bounded queue.
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(OUTBOX_FRAMES);
@@ -309,7 +319,7 @@ async fn connected(
 }
 
 /// Takes one of the UI's commands while connected; `Some` ends the connection.
-async fn take_command(session: &mut Session, command: Command) -> Option<End> {
+pub(super) async fn take_command(session: &mut Session, command: Command) -> Option<End> {
     if let Command::Cancel { id } = &command
         && session.out.cancel_current(id)
     {
@@ -355,7 +365,7 @@ fn retry_helps(code: ErrorCode) -> bool {
 }
 
 /// One relay message. Returns a fatal error's code and words if it was one.
-async fn handle(
+pub(super) async fn handle(
     session: &mut Session,
     bytes: Bytes,
     incoming: &mut Streams,
@@ -416,6 +426,14 @@ async fn handle(
             }
         }
         RelayHeader::ImageBegin(begin) => {
+            if incoming.cancel(begin.sid) {
+                // A second begin for a stream still open breaks the contract (a
+                // sid is unique on a connection): the first one ends here, said
+                // so, rather than stay half forever beside the new one.
+                let reason = snapwire_relay::protocol::CancelReason::Other;
+                let sid = begin.sid;
+                session.emit(Event::ImageCancel { sid, reason }).await?;
+            }
             let preview = (!body.is_empty() && validate::preview(&body).is_ok()).then_some(body);
             let own = begin.from.id == session.my_id;
             let event = Event::ImageBegin {

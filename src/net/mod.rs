@@ -7,6 +7,7 @@
 //! - [`incoming`]: images arriving in chunks, reassembled and hash-checked.
 //! - [`connection`]: one connection: hello, welcome, the read/write loop.
 //! - here: the UI's handle and the reconnect loop.
+//! - [`fuzzing`] (hidden): a session stepped by hand with no socket, for the fuzz target.
 //!
 //! Channels, both bounded: commands from the UI (256; when full the UI gets
 //! [`SendError::Full`] and says so on the item) and events to the UI (1024;
@@ -16,6 +17,8 @@
 //! relay's dedup makes every item arrive once even if an ack was lost.
 
 mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 mod incoming;
 mod outgoing;
 mod words;

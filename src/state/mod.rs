@@ -530,10 +530,40 @@ impl Model {
                     Stored::File(path) => image.spilled = Some(path),
                 }
                 image.state = ImageState::Ready;
+                self.drop_broken_tries(i);
             } else {
                 image.state = ImageState::Failed(crate::t!("image-damaged"));
             }
         }
+    }
+
+    /// The image at `index` arrived whole: earlier tries of the same picture
+    /// from the same person that broke off (the sender's link was cut, the
+    /// relay restarted, and its app sent it again under the same id) are that
+    /// picture too, so they leave rather than show it a second time, cancelled.
+    fn drop_broken_tries(&mut self, index: usize) {
+        let Some(done) = self.entries.get(index) else {
+            return;
+        };
+        let key = done.key;
+        let from = done.from.as_ref().map(|u| u.id.clone());
+        // The same bytes under the same name: the sending app's retry of one item.
+        let Some(meta) = done.image().and_then(|i| i.meta.clone()) else {
+            return;
+        };
+        self.entries.retain(|e| {
+            let broken_try = e.key != key
+                && e.seq.is_none()
+                && e.local_id.is_none()
+                && e.from.as_ref().map(|u| &u.id) == from.as_ref()
+                && e.image().is_some_and(|i| {
+                    matches!(i.state, ImageState::Cancelled(_) | ImageState::Failed(_))
+                        && i.meta.as_ref().is_some_and(|m| {
+                            m.sha256 == meta.sha256 && m.size == meta.size && m.name == meta.name
+                        })
+                });
+            !broken_try
+        });
     }
 
     fn ack(&mut self, id: &str, seq: u64, ts: u64) {

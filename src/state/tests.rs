@@ -54,3 +54,88 @@ fn a_cancel_too_late_is_said_on_the_image() {
         Some("metadata removed · already sent, too late to cancel")
     );
 }
+
+fn begin(sid: u64, from: &User, sha256: &str) -> Event {
+    Event::ImageBegin {
+        sid,
+        ts: 1,
+        from: from.clone(),
+        meta: ImageMeta {
+            name: "cat.png".into(),
+            mime: "image/png".into(),
+            size: 4,
+            sha256: sha256.into(),
+            width: None,
+            height: None,
+        },
+        preview: None,
+        history: false,
+    }
+}
+
+fn complete(sid: u64, seq: u64) -> Event {
+    Event::ImageComplete {
+        sid,
+        seq,
+        ts: 2,
+        bytes: Bytes::from_static(b"abcd"),
+        verified: true,
+    }
+}
+
+/// Found by tests/app_net_cuts.rs: a sender whose link was cut mid-upload sends
+/// the image again; the receiver showed the broken try (cancelled, "the sender
+/// left") beside the whole one, the same picture twice.
+#[test]
+fn a_picture_sent_again_after_a_cut_replaces_its_broken_try() {
+    let mut m = Model::new("aaaaaaaaaaaa");
+    let ben = User {
+        id: "bbbbbbbbbbbb".into(),
+        name: "Ben".into(),
+    };
+    let cy = User {
+        id: "cccccccccccc".into(),
+        name: "Cy".into(),
+    };
+    m.apply(begin(1, &ben, "same"));
+    m.apply(Event::ImageCancel {
+        sid: 1,
+        reason: CancelReason::SenderLeft,
+    });
+    // Another picture cancelled, and the same bytes from someone else: both stay.
+    m.apply(begin(2, &ben, "other"));
+    m.apply(Event::ImageCancel {
+        sid: 2,
+        reason: CancelReason::ServerShutdown,
+    });
+    m.apply(begin(3, &cy, "same"));
+    m.apply(Event::ImageCancel {
+        sid: 3,
+        reason: CancelReason::SenderLeft,
+    });
+    assert_eq!(m.entries.len(), 3);
+    m.apply(begin(4, &ben, "same"));
+    m.apply(complete(4, 10));
+    let shown: Vec<(Option<u64>, String, bool)> = m
+        .entries
+        .iter()
+        .map(|e| {
+            let image = e.image().expect("image");
+            let sha = image.meta.as_ref().expect("meta").sha256.clone();
+            let who = e.from.as_ref().expect("from").name.clone();
+            (
+                e.seq,
+                format!("{who}:{sha}"),
+                image.state == ImageState::Ready,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (None, "Ben:other".to_owned(), false),
+            (None, "Cy:same".to_owned(), false),
+            (Some(10), "Ben:same".to_owned(), true),
+        ]
+    );
+}
