@@ -59,7 +59,7 @@ pub struct Config {
     pub room_window_bytes: usize,
     /// How long, in all, a room waits for one live receiver that has a whole room
     /// window queued before it goes on without it; refilled at 5% of the time
-    /// passing (default 1 s). See PROTOCOL.md, "Flow control", and `hold.rs`.
+    /// passing (default 200 ms). See PROTOCOL.md, "Flow control", and `hold.rs`.
     pub hold_allowance: Duration,
     /// How long a chunk read from retention is kept after its last use, so receivers
     /// catching up moments apart share one read (default 2 s).

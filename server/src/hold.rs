@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Longest the room waits in one go for a receiver with a full allowance (the
 /// default of `Config::hold_allowance`).
-pub const ALLOWANCE: Duration = Duration::from_secs(1);
+pub const ALLOWANCE: Duration = Duration::from_millis(200);
 /// Share of the time passing that refills an allowance: a receiver that holds its
 /// room back for good slows the others by at most this much.
 pub const REFILL_SHARE: f64 = 0.05;
@@ -62,10 +62,13 @@ impl Hold {
 mod tests {
     use super::*;
 
+    /// A full allowance of 1 s, so the steps below are easy to follow.
+    const FULL: Duration = Duration::from_secs(1);
+
     #[test]
     fn a_short_stall_is_waited_for_and_the_allowance_comes_back() {
         let t0 = Instant::now();
-        let mut hold = Hold::new(t0, ALLOWANCE);
+        let mut hold = Hold::new(t0, FULL);
         // Held for 300 ms, looked at every 50 ms.
         let mut now = t0;
         for _ in 0..6 {
@@ -73,18 +76,15 @@ mod tests {
             assert!(!hold.look(now, true).is_zero(), "still waited for");
         }
         let left = hold.look(now + Duration::from_millis(1), false);
-        assert!(
-            left < ALLOWANCE && left > Duration::from_millis(600),
-            "{left:?}"
-        );
+        assert!(left < FULL && left > Duration::from_millis(600), "{left:?}");
         // 20 s later it is whole again.
-        assert_eq!(hold.look(now + Duration::from_secs(20), false), ALLOWANCE);
+        assert_eq!(hold.look(now + Duration::from_secs(20), false), FULL);
     }
 
     #[test]
     fn a_receiver_that_holds_for_good_is_left_after_its_allowance() {
         let t0 = Instant::now();
-        let mut hold = Hold::new(t0, ALLOWANCE);
+        let mut hold = Hold::new(t0, FULL);
         let mut now = t0;
         hold.look(now, true);
         let mut waited = Duration::ZERO;
@@ -94,7 +94,7 @@ mod tests {
             assert!(waited < Duration::from_secs(3), "never left behind");
         }
         // About the allowance, plus what refilled meanwhile.
-        assert!(waited >= ALLOWANCE, "{waited:?}");
+        assert!(waited >= FULL, "{waited:?}");
         // Holding on, it is waited for again only for what refills: 5% of the time.
         let later = now + Duration::from_secs(10);
         let again = hold.look(later, true);
@@ -104,10 +104,10 @@ mod tests {
     #[test]
     fn time_nobody_waited_is_not_charged() {
         let t0 = Instant::now();
-        let mut hold = Hold::new(t0, ALLOWANCE);
+        let mut hold = Hold::new(t0, FULL);
         hold.look(t0, true);
         // The next look comes 10 s later (no sender was waiting meanwhile).
         let left = hold.look(t0 + Duration::from_secs(10), true);
-        assert_eq!(left, ALLOWANCE - LOOK_EVERY);
+        assert_eq!(left, FULL - LOOK_EVERY);
     }
 }

@@ -68,7 +68,7 @@ struct Args {
     /// How long in all, in milliseconds, a room waits for one receiver that holds it
     /// back before going on without it (refilled at 5% of the time; 0: never waits
     /// for one receiver). See docs/PROTOCOL.md, "Holding".
-    #[arg(long, env = "SNAPWIRE_HOLD_ALLOWANCE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    #[arg(long, env = "SNAPWIRE_HOLD_ALLOWANCE_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     hold_allowance_ms: u64,
     /// Name advertised on the LAN [default: the host name].
     #[arg(long, env = "SNAPWIRE_NAME")]

@@ -16,7 +16,7 @@
 //! least one), have less than the room window queued ([`Room::pace`]): the room
 //! goes as fast as most of it drains, and no one slow receiver sets its pace. Within
 //! that, a receiver with a whole window queued is waited for while it has hold
-//! allowance (`hold.rs`: 1 s, refilled at 5% of the time), so a receiver that
+//! allowance (`hold.rs`: 200 ms, refilled at 5% of the time), so a receiver that
 //! stalls for a moment is never left behind, and one that is slower for good costs
 //! the others at most 5% of their time. A live receiver is *lagging* when a live
 //! message does not fit its queue (it is then a whole queue behind the fastest), or,
