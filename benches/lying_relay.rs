@@ -14,8 +14,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use snapwire::state::Event;
-use snapwire_relay::protocol::{CancelReason, Limits, RelayHeader, RelayImageBegin, RelayMessage};
-use support::net::{FakeRelay, WAIT, connect, fake_relay, welcomed};
+use snapwire_relay::protocol::{CancelReason, Limits, RelayHeader};
+use support::net::{
+    FakeRelay, WAIT, claimed_image_begin as begin, connect, fake_relay, relay_frame as frame,
+    welcomed,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -26,28 +29,6 @@ fn rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn frame(header: RelayHeader, body: &[u8]) -> bytes::Bytes {
-    RelayMessage::new(header, bytes::Bytes::copy_from_slice(body)).encode()
-}
-
-fn begin(sid: u64, size: u64) -> bytes::Bytes {
-    frame(
-        RelayHeader::ImageBegin(RelayImageBegin {
-            sid,
-            ts: 1,
-            from: support::ben(),
-            name: format!("claims-{size}.png"),
-            mime: "image/png".into(),
-            size,
-            sha256: "0".repeat(64),
-            width: None,
-            height: None,
-            history: false,
-        }),
-        b"",
-    )
 }
 
 /// What the app said about `sid` after a chunk: taken, or no longer wanted

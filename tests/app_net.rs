@@ -499,37 +499,15 @@ async fn a_relay_that_lost_its_history_is_rejoined_from_scratch() {
     relay.shutdown().await.expect("shutdown");
 }
 
-/// A relay frame as the fake sends it.
-fn relay_frame(header: snapwire_relay::protocol::RelayHeader, body: &[u8]) -> bytes::Bytes {
-    snapwire_relay::protocol::RelayMessage::new(header, bytes::Bytes::copy_from_slice(body))
-        .encode()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_that_lies_about_sizes_gets_a_refusal_not_our_memory() {
-    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    use snapwire_relay::protocol::RelayHeader;
     let relay = fake_relay(fake_limits()).await;
     let mut ana = connect(relay.addr, "Ana", 1);
     let mut log = Vec::new();
     welcomed(&mut ana, &mut log).await;
     relay.read.send(usize::MAX).expect("read");
-    let begin = |sid: u64, size: u64| {
-        relay_frame(
-            RelayHeader::ImageBegin(RelayImageBegin {
-                sid,
-                ts: 1,
-                from: support::ben(),
-                name: format!("claims-{size}.png"),
-                mime: "image/png".into(),
-                size,
-                sha256: "0".repeat(64),
-                width: None,
-                height: None,
-                history: false,
-            }),
-            b"",
-        )
-    };
+    let begin = claimed_image_begin;
     // 2^50 bytes announced, then chunks as if it meant it.
     relay.send.send(begin(1, 1 << 50)).expect("send");
     for n in 0..64u64 {
@@ -566,79 +544,26 @@ async fn a_relay_that_lies_about_sizes_gets_a_refusal_not_our_memory() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly() {
+/// A relay that welcomes every connection `n` with a new epoch (`e{n}`), sends
+/// what `then(n)` gives, and closes it. Returns its address and how many
+/// connections it accepted.
+async fn dropping_relay(
+    then: impl Fn(u32) -> Vec<bytes::Bytes> + Send + 'static,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
     use futures_util::{SinkExt, StreamExt};
     use snapwire_relay::protocol::{RelayHeader, User, Welcome};
+    use std::sync::atomic::Ordering;
     use tokio_tungstenite::tungstenite::Message;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        for n in 0u32.. {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                continue;
-            };
-            let _hello = ws.next().await;
-            let welcome = relay_frame(
-                RelayHeader::Welcome(Welcome {
-                    v: 1,
-                    user: User {
-                        id: snapwire_relay::protocol::validate::user_id(&secret(1)),
-                        name: "Ana".into(),
-                    },
-                    room: "lobby".into(),
-                    epoch: format!("e{n}"),
-                    peers: Vec::new(),
-                    history: 0,
-                    limits: fake_limits(),
-                }),
-                b"",
-            );
-            let _ = ws.send(Message::Binary(welcome)).await;
-            let _ = ws.close(None).await;
-        }
-    });
-    let mut ana = connect(addr, "Ana", 1);
-    let mut log = Vec::new();
-    let mut attempts = Vec::new();
-    while attempts.len() < 3 {
-        let attempt = wait_for(&mut ana, &mut log, "a connection attempt", |e| match e {
-            Event::Connecting { attempt } => Some(*attempt),
-            _ => None,
-        })
-        .await;
-        attempts.push(attempt);
-    }
-    assert_eq!(
-        attempts,
-        [0, 1, 2],
-        "each attempt waits longer than the last"
-    );
-}
-
-/// A relay that forgets its history on every connection: each welcome has a new
-/// epoch and one text, then it drops us. The app rejoins from scratch once per
-/// new epoch, but never more than once per backoff step: it backs off, not spins.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_whose_epoch_changes_every_time_is_retried_with_backoff_not_spun() {
-    use futures_util::{SinkExt, StreamExt};
-    use snapwire_relay::protocol::{RelayHeader, User, Welcome};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use tokio_tungstenite::tungstenite::Message;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let accepted = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&accepted);
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -664,20 +589,54 @@ async fn a_relay_whose_epoch_changes_every_time_is_retried_with_backoff_not_spun
                 }),
                 b"",
             );
-            let text = relay_frame(
-                RelayHeader::Text {
-                    seq: 1,
-                    ts: 1,
-                    from: support::ben(),
-                    history: false,
-                },
-                format!("from epoch {n}").as_bytes(),
-            );
-            let _ = ws.send(Message::Binary(welcome)).await;
-            let _ = ws.send(Message::Binary(text)).await;
+            for frame in std::iter::once(welcome).chain(then(n)) {
+                let _ = ws.send(Message::Binary(frame)).await;
+            }
             let _ = ws.close(None).await;
         }
     });
+    (addr, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_welcomes_and_drops_us_at_once_is_retried_ever_more_slowly() {
+    let (addr, _) = dropping_relay(|_| Vec::new()).await;
+    let mut ana = connect(addr, "Ana", 1);
+    let mut log = Vec::new();
+    let mut attempts = Vec::new();
+    while attempts.len() < 3 {
+        let attempt = wait_for(&mut ana, &mut log, "a connection attempt", |e| match e {
+            Event::Connecting { attempt } => Some(*attempt),
+            _ => None,
+        })
+        .await;
+        attempts.push(attempt);
+    }
+    assert_eq!(
+        attempts,
+        [0, 1, 2],
+        "each attempt waits longer than the last"
+    );
+}
+
+/// A relay that forgets its history on every connection: each welcome has a new
+/// epoch and one text, then it drops us. The app rejoins from scratch once per
+/// new epoch, but never more than once per backoff step: it backs off, not spins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_epoch_changes_every_time_is_retried_with_backoff_not_spun() {
+    use snapwire_relay::protocol::RelayHeader;
+    use std::sync::atomic::Ordering;
+
+    let (addr, accepted) = dropping_relay(|n| {
+        let text = RelayHeader::Text {
+            seq: 1,
+            ts: 1,
+            from: support::ben(),
+            history: false,
+        };
+        vec![relay_frame(text, format!("from epoch {n}").as_bytes())]
+    })
+    .await;
     let mut ana = connect(addr, "Ana", 1);
     let mut log = Vec::new();
     let mut attempts = Vec::new();

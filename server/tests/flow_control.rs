@@ -275,6 +275,40 @@ async fn burst(client: Client, prefix: String, count: usize, size: usize) -> Vec
         .expect("reader")
 }
 
+/// Runs a burst: every sender sends `count` images of `size` (ids tagged with
+/// `tag`) while every reader reads; waits for all acks and all readers, and checks
+/// that each reader saw no lagging cancel and got every image live, once, in seq
+/// order. Returns the acked seqs, sorted.
+async fn burst_to_readers(
+    readers: Vec<Client>,
+    senders: Vec<Client>,
+    tag: &str,
+    count: usize,
+    size: usize,
+) -> Vec<u64> {
+    let images = senders.len() * count;
+    let sending: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| tokio::spawn(burst(s, tag.repeat(i + 1), count, size)))
+        .collect();
+    let reading: Vec<_> = readers
+        .into_iter()
+        .map(|mut r| tokio::spawn(async move { read_images(&mut r, images).await }))
+        .collect();
+    let mut acked = Vec::new();
+    for task in sending {
+        acked.extend(task.await.expect("sender"));
+    }
+    acked.sort_unstable();
+    for task in reading {
+        let (order, _, lagging_cancels) = task.await.expect("reader");
+        assert_eq!(lagging_cancels, 0, "a reader was never lagging");
+        assert_eq!(order, acked, "every image live, once, in seq order");
+    }
+    acked
+}
+
 #[tokio::test]
 async fn a_multi_sender_burst_to_a_room_that_reads_lags_nobody() {
     // Queues far longer than the window: a reader lags only if it is 15 MiB behind
@@ -295,25 +329,7 @@ async fn a_multi_sender_burst_to_a_room_that_reads_lags_nobody() {
         senders.push(Client::join(addr, "Sender", "busy", 20 + who).await);
     }
     let (count, size) = (10, 1_000_000);
-    let sending: Vec<_> = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| tokio::spawn(burst(s, "x".repeat(i + 1), count, size)))
-        .collect();
-    let reading: Vec<_> = readers
-        .into_iter()
-        .map(|mut r| tokio::spawn(async move { read_images(&mut r, 4 * count).await }))
-        .collect();
-    let mut acked = Vec::new();
-    for task in sending {
-        acked.extend(task.await.expect("sender"));
-    }
-    acked.sort_unstable();
-    for task in reading {
-        let (order, _, lagging_cancels) = task.await.expect("reader");
-        assert_eq!(lagging_cancels, 0);
-        assert_eq!(order, acked, "every image live, in seq order");
-    }
+    burst_to_readers(readers, senders, "x", count, size).await;
     assert_eq!(metric(addr, "snapwire_lagging_total").await, 0);
 }
 
@@ -332,25 +348,7 @@ async fn with_one_stalled_receiver_only_it_lags_and_the_others_finish() {
     }
     // 36 MB: more than the stalled one's queue and socket buffers can hold.
     let (count, size) = (12, 1_000_000);
-    let sending: Vec<_> = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| tokio::spawn(burst(s, "y".repeat(i + 1), count, size)))
-        .collect();
-    let reading: Vec<_> = readers
-        .into_iter()
-        .map(|mut r| tokio::spawn(async move { read_images(&mut r, 3 * count).await }))
-        .collect();
-    let mut acked = Vec::new();
-    for task in sending {
-        acked.extend(task.await.expect("sender"));
-    }
-    acked.sort_unstable();
-    for task in reading {
-        let (order, _, lagging_cancels) = task.await.expect("reader");
-        assert_eq!(lagging_cancels, 0, "a reader was never lagging");
-        assert_eq!(order, acked);
-    }
+    let acked = burst_to_readers(readers, senders, "y", count, size).await;
     // Only the stalled one lagged (every reader saw 0 lagging cancels above). It may
     // lag more than once: after its first lag the feeder fills the socket buffers
     // the kernel still gives it (several MB on loopback), it can catch up with the
@@ -385,30 +383,12 @@ async fn a_receiver_that_stalls_for_a_moment_is_waited_for_and_never_lags() {
     // 48 MB: far more than the pausing one's queue and socket buffers hold, so
     // without the room waiting for it, it would lag (as the stalled one above does).
     let (count, size) = (16, 1_000_000);
-    let sending: Vec<_> = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| tokio::spawn(burst(s, "z".repeat(i + 1), count, size)))
-        .collect();
-    let reading: Vec<_> = readers
-        .into_iter()
-        .map(|mut r| tokio::spawn(async move { read_images(&mut r, 3 * count).await }))
-        .collect();
     // The stall itself (a phone busy for half a second) is what this test plays.
     let paused = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
         read_images(&mut pausing, 3 * count).await
     });
-    let mut acked = Vec::new();
-    for task in sending {
-        acked.extend(task.await.expect("sender"));
-    }
-    acked.sort_unstable();
-    for task in reading {
-        let (order, _, lagging_cancels) = task.await.expect("reader");
-        assert_eq!(lagging_cancels, 0);
-        assert_eq!(order, acked);
-    }
+    let acked = burst_to_readers(readers, senders, "z", count, size).await;
     let (order, _, lagging_cancels) = paused.await.expect("pausing reader");
     assert_eq!(lagging_cancels, 0, "the room waited for it");
     assert_eq!(order, acked, "every image live, once, in seq order");

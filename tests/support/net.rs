@@ -219,3 +219,29 @@ pub fn raw_image(len: usize) -> snapwire::state::PreparedImage {
         bytes: bytes::Bytes::from(vec![7u8; len]),
     }
 }
+
+/// A relay frame as a fake relay sends it.
+pub fn relay_frame(header: snapwire_relay::protocol::RelayHeader, body: &[u8]) -> bytes::Bytes {
+    snapwire_relay::protocol::RelayMessage::new(header, bytes::Bytes::copy_from_slice(body))
+        .encode()
+}
+
+/// An `image_begin` from Ben claiming `size` bytes (and a hash nothing will match).
+pub fn claimed_image_begin(sid: u64, size: u64) -> bytes::Bytes {
+    use snapwire_relay::protocol::{RelayHeader, RelayImageBegin};
+    relay_frame(
+        RelayHeader::ImageBegin(RelayImageBegin {
+            sid,
+            ts: 1,
+            from: super::ben(),
+            name: format!("claims-{size}.png"),
+            mime: "image/png".into(),
+            size,
+            sha256: "0".repeat(64),
+            width: None,
+            height: None,
+            history: false,
+        }),
+        b"",
+    )
+}
