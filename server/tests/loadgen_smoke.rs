@@ -70,3 +70,21 @@ fn parses_the_relays_listening_line() {
         Some("127.0.0.1:99".parse().expect("address"))
     );
 }
+#[test]
+fn a_receiver_accepts_only_the_bytes_that_were_sent() {
+    let sent = core::Sent::new(core::image_bytes(3000, 3000));
+    let image = sent.of(1).0.clone();
+    assert!(sent.matches(1, 0, &image[..1000]));
+    assert!(sent.matches(1, 2000, &image[2000..]));
+    let mut flipped = image[1000..2000].to_vec();
+    flipped[500] ^= 1;
+    assert!(!sent.matches(1, 1000, &flipped));
+    // Right bytes at the wrong place, past the end, or at an absurd offset.
+    assert!(!sent.matches(1, 8, &image[..1000]));
+    assert!(!sent.matches(1, 2500, &image[2000..]));
+    assert!(!sent.matches(1, u64::MAX, &image[..1]));
+    // The warm-up has bytes of its own.
+    assert!(!sent.matches(0, 0, &image[..1000]));
+    assert!(sent.matches(0, 0, &sent.of(0).0.clone()));
+    assert_ne!(sent.of(0).1, sent.of(1).1);
+}

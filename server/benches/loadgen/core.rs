@@ -27,10 +27,15 @@ use snapwire_relay::protocol::{
     ClientHeader, ClientMessage, Hello, ImageBegin, RelayHeader, encode_frame, parse_relay,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout_at;
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "lean_ws.rs"]
+mod lean_ws;
+use lean_ws::{FrameReader, FrameWriter};
 
 /// Chunk size of senders and of the baseline's fan-out: the relay's `max_chunk_bytes`.
 pub const CHUNK: usize = 1024 * 1024;
@@ -124,7 +129,7 @@ pub struct Sent {
 }
 
 impl Sent {
-    fn new(image: Bytes) -> Self {
+    pub fn new(image: Bytes) -> Self {
         let warm = image_bytes(1000, 7);
         Sent {
             image_sha256: Sha256::digest(&image).into(),
@@ -135,7 +140,7 @@ impl Sent {
     }
 
     /// The bytes and SHA-256 of image `i`.
-    fn of(&self, i: usize) -> (&Bytes, &[u8; 32]) {
+    pub fn of(&self, i: usize) -> (&Bytes, &[u8; 32]) {
         if i == 0 {
             (&self.warm, &self.warm_sha256)
         } else {
@@ -144,7 +149,7 @@ impl Sent {
     }
 
     /// Whether `part`, at `offset` into image `i`, is what was sent there.
-    fn matches(&self, i: usize, offset: u64, part: &[u8]) -> bool {
+    pub fn matches(&self, i: usize, offset: u64, part: &[u8]) -> bool {
         let (bytes, _) = self.of(i);
         usize::try_from(offset)
             .ok()
@@ -316,6 +321,56 @@ pub async fn join_relay_since(
     since: Option<u64>,
     deadline: tokio::time::Instant,
 ) -> Result<Ws, String> {
+    let mut ws = say_hello(addr, room, who, since, deadline).await?;
+    loop {
+        let next = timeout_at(deadline, ws.next())
+            .await
+            .map_err(|_| "welcome timed out".to_owned())?;
+        match next {
+            Some(Ok(Message::Binary(bytes))) => welcomed(bytes)?,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(format!("before welcome: {e}")),
+            None => return Err("closed before welcome".to_owned()),
+        }
+        return Ok(ws);
+    }
+}
+
+/// Connects and says hello, as [`join_relay`] does, then speaks through lean
+/// framing (`lean_ws.rs`) from the welcome on: the fan-out's senders and receivers.
+async fn join_relay_lean(
+    addr: SocketAddr,
+    room: &str,
+    who: usize,
+    deadline: tokio::time::Instant,
+) -> Result<(FrameReader, FrameWriter), String> {
+    let (mut reader, writer) = lean_ws::lean(say_hello(addr, room, who, None, deadline).await?)?;
+    match timeout_at(deadline, reader.next()).await {
+        Ok(Ok(Some(bytes))) => welcomed(bytes)?,
+        Ok(Ok(None)) => return Err("closed before welcome".to_owned()),
+        Ok(Err(e)) => return Err(format!("before welcome: {e}")),
+        Err(_) => return Err("welcome timed out".to_owned()),
+    }
+    Ok((reader, writer))
+}
+
+/// The first message must be `welcome`.
+fn welcomed(bytes: Bytes) -> Result<(), String> {
+    match parse_relay(bytes) {
+        Ok(m) if matches!(m.header, RelayHeader::Welcome(_)) => Ok(()),
+        Ok(m) => Err(format!("expected welcome, got {:?}", m.header)),
+        Err(e) => Err(format!("bad message: {e}")),
+    }
+}
+
+/// Connects and sends `hello`; reads nothing.
+async fn say_hello(
+    addr: SocketAddr,
+    room: &str,
+    who: usize,
+    since: Option<u64>,
+    deadline: tokio::time::Instant,
+) -> Result<Ws, String> {
     let url = format!("ws://{addr}/ws");
     // Nagle off, as the relay does: a small `image_end` after a chunk must not wait
     // for the peer's delayed ACK.
@@ -337,21 +392,7 @@ pub async fn join_relay_since(
         .await
         .map_err(|_| "hello timed out".to_owned())?
         .map_err(|e| format!("hello: {e}"))?;
-    loop {
-        let next = timeout_at(deadline, ws.next())
-            .await
-            .map_err(|_| "welcome timed out".to_owned())?;
-        match next {
-            Some(Ok(Message::Binary(bytes))) => match parse_relay(bytes) {
-                Ok(m) if matches!(m.header, RelayHeader::Welcome(_)) => return Ok(ws),
-                Ok(m) => return Err(format!("expected welcome, got {:?}", m.header)),
-                Err(e) => return Err(format!("bad message: {e}")),
-            },
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(format!("before welcome: {e}")),
-            None => return Err("closed before welcome".to_owned()),
-        }
-    }
+    Ok(ws)
 }
 
 fn image_index(name: &str) -> Option<usize> {
@@ -374,23 +415,17 @@ struct Incoming {
 /// Reads everything the relay sends one receiver, checking each chunk against the
 /// bytes sent and each image's size and announced SHA-256 at `image_end`.
 async fn relay_receiver(
-    mut ws: Ws,
+    mut reader: FrameReader,
     tracker: Arc<Tracker>,
     senders: usize,
     deadline: tokio::time::Instant,
 ) {
     let mut streams: HashMap<u64, Incoming> = HashMap::new();
     loop {
-        let next = match timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(next))) => next,
-            Ok(Some(Err(e))) => return tracker.error(format!("receiver: {e}")),
-            Ok(None) | Err(_) => return,
-        };
-        let Message::Binary(bytes) = next else {
-            if let Message::Close(_) = next {
-                return;
-            }
-            continue;
+        let bytes = match timeout_at(deadline, reader.next()).await {
+            Ok(Ok(Some(bytes))) => bytes,
+            Ok(Err(e)) => return tracker.error(format!("receiver: {e}")),
+            Ok(Ok(None)) | Err(_) => return,
         };
         let message = match parse_relay(bytes) {
             Ok(message) => message,
@@ -487,20 +522,17 @@ pub async fn slow_reader(mut ws: Ws, rate: f64, deadline: tokio::time::Instant) 
 
 /// Sends this sender's images, each when its window has room.
 async fn relay_sender(
-    ws: Ws,
+    (mut reader, writer): (FrameReader, FrameWriter),
     sender: usize,
     load: Load,
     tracker: Arc<Tracker>,
     deadline: tokio::time::Instant,
 ) {
-    let (mut sink, mut stream) = ws.split();
-    // Acks and errors: only errors matter here.
+    // Acks, the other senders' images and errors: only errors matter here.
     let errors = {
         let tracker = tracker.clone();
         tokio::spawn(async move {
-            while let Ok(Some(Ok(Message::Binary(bytes)))) =
-                timeout_at(deadline, stream.next()).await
-            {
+            while let Ok(Ok(Some(bytes))) = timeout_at(deadline, reader.next()).await {
                 if let Ok(m) = parse_relay(bytes)
                     && let RelayHeader::Error { code, message, .. } = m.header
                 {
@@ -550,7 +582,7 @@ async fn relay_sender(
         ));
         for message in messages {
             let frame = encode_frame(&message.header, &message.body);
-            match timeout_at(deadline, sink.send(Message::Binary(frame))).await {
+            match timeout_at(deadline, writer.send(&frame)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracker.error(format!("sender: {e}"));
@@ -575,16 +607,32 @@ pub async fn run_relay_load(addr: SocketAddr, room: &str, load: &Load) -> Outcom
     let mut tasks = tokio::task::JoinSet::new();
     let mut held = Vec::new();
     for r in 0..load.receivers + load.stalled + load.slow {
-        let ws = match join_relay(addr, room, 1000 + r, deadline).await {
+        let who = 1000 + r;
+        if r < load.receivers {
+            match join_relay_lean(addr, room, who, deadline).await {
+                Ok((reader, _)) => {
+                    tasks.spawn(relay_receiver(
+                        reader,
+                        tracker.clone(),
+                        load.senders,
+                        deadline,
+                    ));
+                }
+                Err(e) => {
+                    tracker.error(format!("receiver {r}: {e}"));
+                    return tracker.outcome(load);
+                }
+            }
+            continue;
+        }
+        let ws = match join_relay(addr, room, who, deadline).await {
             Ok(ws) => ws,
             Err(e) => {
                 tracker.error(format!("receiver {r}: {e}"));
                 return tracker.outcome(load);
             }
         };
-        if r < load.receivers {
-            tasks.spawn(relay_receiver(ws, tracker.clone(), load.senders, deadline));
-        } else if r >= load.receivers + load.stalled {
+        if r >= load.receivers + load.stalled {
             tasks.spawn(slow_reader(ws, load.slow_rate, deadline));
         } else {
             held.push(ws); // a stalled reader: joined, never reads again
@@ -592,8 +640,8 @@ pub async fn run_relay_load(addr: SocketAddr, room: &str, load: &Load) -> Outcom
     }
     let mut senders = Vec::new();
     for s in 0..load.senders {
-        match join_relay(addr, room, s, deadline).await {
-            Ok(ws) => senders.push(ws),
+        match join_relay_lean(addr, room, s, deadline).await {
+            Ok(lean) => senders.push(lean),
             Err(e) => {
                 tracker.error(format!("sender {s}: {e}"));
                 return tracker.outcome(load);
@@ -647,15 +695,39 @@ pub async fn idle_relay_connections(
 // A client writes one role byte, `R` (receiver) or `S` (sender), and reads `K` once
 // registered. A sender writes blobs: a 44-byte head (u64 length, u32 image index,
 // 32 bytes of SHA-256) and the bytes. The server forwards the head and then each
-// chunk of up to 1 MiB, as it arrives, to every receiver through a bounded queue per
-// receiver, each prefixed by 8 bytes (u32 sender number, u32 length) so blobs of
+// chunk of up to 1 MiB, as it arrives, to every receiver and every other sender (as
+// a relay room's members get each other's pictures) through a bounded queue per
+// connection, each prefixed by 8 bytes (u32 sender number, u32 length) so blobs of
 // several senders can interleave: the same cut-through and sharing as the relay,
 // nothing else. Integers are big-endian.
 
 const HEAD: usize = 44;
 
-/// Each receiver's queue: (sender number, head or chunk).
-type ReceiverQueues = Arc<Mutex<Vec<mpsc::Sender<(u32, Bytes)>>>>;
+/// Each receiver's queue: (its connection number, the queue of (sender number,
+/// head or chunk)). Senders are receivers too, of the other senders' blobs, as a
+/// relay room's members are of each other's pictures: the same fan-out work.
+type ReceiverQueues = Arc<Mutex<Vec<(u32, mpsc::Sender<(u32, Bytes)>)>>>;
+
+/// Registers connection `me` as a receiver and writes its queue to `write` until
+/// the connection ends.
+async fn receive_blobs(me: u32, mut write: OwnedWriteHalf, receivers: &ReceiverQueues) {
+    let (tx, mut rx) = mpsc::channel::<(u32, Bytes)>(BASELINE_QUEUE_CHUNKS);
+    receivers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((me, tx));
+    if write.write_all(b"K").await.is_err() {
+        return;
+    }
+    while let Some((from, chunk)) = rx.recv().await {
+        let mut prefix = [0u8; 8];
+        prefix[..4].copy_from_slice(&from.to_be_bytes());
+        prefix[4..].copy_from_slice(&(chunk.len() as u32).to_be_bytes());
+        if write.write_all(&prefix).await.is_err() || write.write_all(&chunk).await.is_err() {
+            return;
+        }
+    }
+}
 
 /// Serves the baseline on `listener` until the process ends.
 pub async fn serve_tcp_fanout(listener: TcpListener) {
@@ -671,18 +743,13 @@ pub async fn serve_tcp_fanout(listener: TcpListener) {
         next_sender += 1;
         let me = next_sender;
         tokio::spawn(async move {
-            let (mut read, mut write) = tcp.into_split();
+            let (mut read, write) = tcp.into_split();
             let mut role = [0u8; 1];
             if read.read_exact(&mut role).await.is_err() {
                 return;
             }
             match role[0] {
                 b'R' => {
-                    let (tx, mut rx) = mpsc::channel::<(u32, Bytes)>(BASELINE_QUEUE_CHUNKS);
-                    receivers.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
-                    if write.write_all(b"K").await.is_err() {
-                        return;
-                    }
                     tokio::spawn(async move {
                         // Hold the read half so the socket stays open; receivers send nothing.
                         let mut sink = [0u8; 64];
@@ -692,20 +759,12 @@ pub async fn serve_tcp_fanout(listener: TcpListener) {
                             }
                         }
                     });
-                    while let Some((from, chunk)) = rx.recv().await {
-                        let mut prefix = [0u8; 8];
-                        prefix[..4].copy_from_slice(&from.to_be_bytes());
-                        prefix[4..].copy_from_slice(&(chunk.len() as u32).to_be_bytes());
-                        if write.write_all(&prefix).await.is_err()
-                            || write.write_all(&chunk).await.is_err()
-                        {
-                            return;
-                        }
-                    }
+                    receive_blobs(me, write, &receivers).await;
                 }
                 b'S' => {
-                    if write.write_all(b"K").await.is_err() {
-                        return;
+                    {
+                        let receivers = receivers.clone();
+                        tokio::spawn(async move { receive_blobs(me, write, &receivers).await });
                     }
                     let mut head = [0u8; HEAD];
                     while read.read_exact(&mut head).await.is_ok() {
@@ -714,8 +773,8 @@ pub async fn serve_tcp_fanout(listener: TcpListener) {
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .iter()
-                            .filter(|tx| !tx.is_closed())
-                            .cloned()
+                            .filter(|(them, tx)| *them != me && !tx.is_closed())
+                            .map(|(_, tx)| tx.clone())
                             .collect();
                         let head = Bytes::copy_from_slice(&head);
                         for tx in &targets {
@@ -862,12 +921,22 @@ async fn tcp_receiver(
 }
 
 async fn tcp_sender(
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     sender: usize,
     load: Load,
     tracker: Arc<Tracker>,
     deadline: tokio::time::Instant,
 ) {
+    let (mut read, mut tcp) = tcp.into_split();
+    // The other senders' blobs: read and dropped, as the relay's senders do.
+    let drain = tokio::spawn(async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        while let Ok(Ok(n)) = timeout_at(deadline, read.read(&mut buf)).await {
+            if n == 0 {
+                break;
+            }
+        }
+    });
     let mut list = images_of(sender, &load);
     if sender == 0 {
         list.insert(0, 0);
@@ -900,6 +969,8 @@ async fn tcp_sender(
             return tracker.error("the warm-up blob did not reach every receiver".to_owned());
         }
     }
+    // Stay connected until the run ends (the caller aborts this task).
+    let _ = drain.await;
 }
 
 /// One run against the baseline server at `addr`.
@@ -1083,28 +1154,4 @@ pub fn parse_listening(line: &str) -> Option<SocketAddr> {
     let rest = rest.strip_prefix("ws://").unwrap_or(rest);
     let addr = rest.split(['/', ' ']).next()?;
     addr.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_receiver_accepts_only_the_bytes_that_were_sent() {
-        let sent = Sent::new(image_bytes(3000, 3000));
-        let image = sent.of(1).0.clone();
-        assert!(sent.matches(1, 0, &image[..1000]));
-        assert!(sent.matches(1, 2000, &image[2000..]));
-        let mut flipped = image[1000..2000].to_vec();
-        flipped[500] ^= 1;
-        assert!(!sent.matches(1, 1000, &flipped));
-        // Right bytes at the wrong place, past the end, or at an absurd offset.
-        assert!(!sent.matches(1, 8, &image[..1000]));
-        assert!(!sent.matches(1, 2500, &image[2000..]));
-        assert!(!sent.matches(1, u64::MAX, &image[..1]));
-        // The warm-up has bytes of its own.
-        assert!(!sent.matches(0, 0, &image[..1000]));
-        assert!(sent.matches(0, 0, &sent.of(0).0.clone()));
-        assert_ne!(sent.of(0).1, sent.of(1).1);
-    }
 }
