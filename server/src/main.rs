@@ -23,17 +23,19 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read by jemalloc itself before `main` (no later call can set
-/// them for every arena): freed pages go back to the system within about a second
-/// rather than ten, so RSS falls back near idle soon after a burst or an attack
-/// (about 2× idle instead of 5×, docs/SECURITY.md, "Memory"). `_RJEM_MALLOC_CONF`
-/// in the environment still overrides them.
+/// them for every arena): freed pages go back to the system within about 100 ms
+/// rather than ten seconds, so RSS falls back near idle soon after a burst or an
+/// attack (about 2× idle instead of 5×, docs/SECURITY.md, "Memory"), and under
+/// churn stays near what the memory budget accounts (a 200 MB mass replay: 86 MB
+/// peak RSS against 100-107 MB with 1 s, same CPU; docs/PERFORMANCE.md).
+/// `_RJEM_MALLOC_CONF` in the environment still overrides them.
 // SAFETY: the only unsafe item of the workspace. jemalloc declares
 // `const char *malloc_conf` (weak) and reads it once; this strong definition is a
 // thin pointer to a NUL-terminated, immutable, 'static string, which is that layout.
 #[cfg(not(target_env = "msvc"))]
 #[allow(unsafe_code)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static JEMALLOC_OPTIONS: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static JEMALLOC_OPTIONS: &[u8; 36] = b"dirty_decay_ms:100,muzzy_decay_ms:0\0";
 
 /// A Snapwire relay: everyone connected to the same room sees every picture.
 #[derive(Debug, Parser)]
