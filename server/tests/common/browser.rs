@@ -285,7 +285,7 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-/// Ben sends a whole picture as one chunk and waits for its ack.
+/// Ben sends a whole picture (in chunks of 1 MiB) and waits for its ack.
 pub async fn send_picture(
     ben: &mut Client,
     id: &str,
@@ -294,6 +294,19 @@ pub async fn send_picture(
     w: u32,
     h: u32,
 ) -> u64 {
+    stream_picture(ben, id, name, bytes, w, h).await;
+    let ack = ben
+        .recv_until(|h| matches!(h, RelayHeader::Ack { id: got, .. } if got == id))
+        .await;
+    match ack.header {
+        RelayHeader::Ack { seq, .. } => seq,
+        _ => unreachable!(),
+    }
+}
+
+/// Ben sends a whole picture (its begin, chunks of 1 MiB, its end), not waiting
+/// for anything.
+pub async fn stream_picture(ben: &mut Client, id: &str, name: &str, bytes: &[u8], w: u32, h: u32) {
     let mime = if name.ends_with(".jpg") {
         "image/jpeg"
     } else {
@@ -312,13 +325,6 @@ pub async fn send_picture(
     ben.send_chunks(id, bytes, 1 << 20).await;
     ben.send(ClientHeader::ImageEnd { id: id.to_owned() }, b"")
         .await;
-    let ack = ben
-        .recv_until(|h| matches!(h, RelayHeader::Ack { id: got, .. } if got == id))
-        .await;
-    match ack.header {
-        RelayHeader::Ack { seq, .. } => seq,
-        _ => unreachable!(),
-    }
 }
 
 /// Every URL the browser requested.
