@@ -20,7 +20,7 @@ use support::member::Member;
 use support::net::memory_relay;
 use support::{noisy_png, prepared};
 
-use faulty_proxy::{Plan, Rng, start_proxy};
+use faulty_proxy::{Count, Plan, Rng, start_proxy};
 
 /// Ana's first three links strike, a drop, a reset and a stall, each 20-620 kB
 /// into the link (so inside an image: her texts go first; past its first
@@ -32,6 +32,8 @@ const ANA_PLAN: Plan = Plan {
     always: 3,
     min_at: 20_000,
     spread: 600_000,
+    websocket_only: false,
+    count: Count::Both,
 };
 
 /// Ben's links strike later than any of Ana's first link can (past 700 kB), so
@@ -42,6 +44,8 @@ const BEN_PLAN: Plan = Plan {
     always: 3,
     min_at: 700_000,
     spread: 400_000,
+    websocket_only: false,
+    count: Count::Both,
 };
 
 #[derive(Clone)]

@@ -148,7 +148,7 @@ async function sendFile(file, smaller) {
   }
   handle({ t: "problem", message: "" });
   const id = settings.nextItemId();
-  handle({ t: "local_image", id, ts: Date.now(), name: p.name, mime: p.mime, size: p.size, width: p.width, height: p.height, blob: p.blob, preview: p.preview, note: p.note });
+  handle({ t: "local_image", id, ts: Date.now(), name: p.name, mime: p.mime, size: p.size, sha256: p.sha256, width: p.width, height: p.height, blob: p.blob, preview: p.preview, note: p.note });
   session.sendImage(id, { name: p.name, mime: p.mime, size: p.size, sha256: p.sha256, width: p.width, height: p.height }, p.preview, p.blob);
 }
 

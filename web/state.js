@@ -66,6 +66,37 @@ function complete(state, item, seq, ts) {
 
 const isOwn = (state, from) => state.me != null && from != null && from.id === state.me.id;
 
+/**
+ * What a copy of one of our own items looks like when the relay sends it back (a
+ * replay after a reconnect carries no item id): an image's SHA-256, a text's words.
+ */
+function fingerprint(item) {
+  if (item.kind === "image") return item.sha256 ? `image:${item.sha256}` : null;
+  return `text:${item.text}`;
+}
+
+/** Our own items (sent from this page) that look like `fp` and are not settled yet. */
+function awaitingAck(state, fp) {
+  return state.items.some((i) => i.id != null && i.seq == null && i.status !== "failed" && fingerprint(i) === fp);
+}
+
+/**
+ * Copies of our own items are held back (not shown) while they may be the item we
+ * already show: a replay of an acked picture streams in before its seq says so, and
+ * a replay can arrive before the ack of our resend. Once nothing of ours that looks
+ * the same waits for an ack, a copy that was not dropped as a duplicate is another
+ * item (sent before a reload, or twice) and is shown.
+ */
+function revealCopies(state, fp) {
+  if (fp == null || awaitingAck(state, fp)) return;
+  for (const item of state.items) {
+    if (item.held && item.seq != null && fingerprint(item) === fp) {
+      item.held = false;
+      touch(state, item);
+    }
+  }
+}
+
 /** Applies one event; returns effects: { do: "verify", key } | { do: "receipt", seq } | { do: "forget", key }. */
 export function apply(state, ev) {
   const effects = [];
@@ -135,7 +166,7 @@ export function apply(state, ev) {
     case "local_image": {
       add(state, {
         key: `id:${ev.id}`, id: ev.id, kind: "image", mine: true, from: state.me, ts: ev.ts, seq: null,
-        name: ev.name, mime: ev.mime, size: ev.size, width: ev.width, height: ev.height,
+        name: ev.name, mime: ev.mime, size: ev.size, sha256: ev.sha256, width: ev.width, height: ev.height,
         blob: ev.blob, preview: ev.preview || null, status: "sending", progress: 0, note: ev.note || "",
       });
       break;
@@ -154,6 +185,7 @@ export function apply(state, ev) {
         item.status = "failed";
         item.error = ev.message;
         touch(state, item);
+        revealCopies(state, fingerprint(item));
       }
       break;
     }
@@ -218,7 +250,9 @@ function frame(state, h, body, effects) {
         break;
       }
       const mine = isOwn(state, h.from);
-      add(state, { key: `seq:${h.seq}`, kind: "text", mine, from: h.from, ts: h.ts, seq: h.seq, text, status: "ready" });
+      const item = { key: `seq:${h.seq}`, kind: "text", mine, from: h.from, ts: h.ts, seq: h.seq, text, status: "ready" };
+      item.held = mine && awaitingAck(state, fingerprint(item));
+      add(state, item);
       if (!mine) effects.push({ do: "receipt", seq: h.seq });
       break;
     }
@@ -230,6 +264,9 @@ function frame(state, h, body, effects) {
         preview: body.length > 0 ? { bytes: body } : null, chunks: [], received: 0, progress: 0, status: "streaming",
         history: !!h.history,
       };
+      // Ours coming back: held back until its seq tells whether it is one we show already.
+      const fp = fingerprint(item);
+      item.held = item.mine && fp != null && state.items.some((i) => i.id != null && fingerprint(i) === fp);
       state.streams.set(h.sid, item.key);
       add(state, item);
       break;
@@ -263,6 +300,7 @@ function frame(state, h, body, effects) {
         break;
       }
       complete(state, item, h.seq, h.ts);
+      if (item.held) revealCopies(state, fingerprint(item));
       if (item.status !== "streaming") break;
       if (item.received !== item.size) {
         item.status = "failed";
@@ -297,6 +335,7 @@ function frame(state, h, body, effects) {
       item.status = "sent";
       item.progress = 1;
       touch(state, item);
+      revealCopies(state, fingerprint(item));
       break;
     }
     case "receipt": {
@@ -313,6 +352,7 @@ function frame(state, h, body, effects) {
           item.status = "failed";
           item.error = h.message || h.code;
           touch(state, item);
+          revealCopies(state, fingerprint(item));
         }
       }
       state.notice = t("web-relay-said", { message: h.message || h.code });

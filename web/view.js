@@ -177,7 +177,9 @@ export function createView(dispatch) {
   }
 
   function renderItems(state) {
-    const keep = new Set(state.items.map((i) => i.key));
+    // Copies of our own items held back until they prove to be other items (state.js).
+    const shown = state.items.filter((i) => !i.held);
+    const keep = new Set(shown.map((i) => i.key));
     for (const [key, node] of nodes) {
       if (!keep.has(key)) {
         if (node.img) observer.unobserve(node.li);
@@ -188,7 +190,7 @@ export function createView(dispatch) {
       }
     }
     let cursor = list.firstChild;
-    for (const item of state.items) {
+    for (const item of shown) {
       const node = nodes.get(item.key) || build(item);
       if (node.rev !== item.rev) update(node, item);
       if (node.li !== cursor) list.insertBefore(node.li, cursor);

@@ -14,330 +14,26 @@
 //! in CI (`CI=true`), where it fails. `SNAPWIRE_SCREENSHOTS=<dir>` also writes
 //! the phone layout, light and dark, as PNGs there.
 
+#[path = "common/browser.rs"]
+mod chromium;
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use common::{Client, TempDir, WAIT, memory_config, sha256_hex, start_relay};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use chromium::{
+    LAN_HOST, chromium_or_say_why, errors_besides_cut_sockets, errors_logged, lan_link, phone,
+    requested_urls, send_picture,
+};
+use common::{Client, TempDir, memory_config, sha256_hex, start_relay};
+use serde_json::json;
 use snapwire_relay::protocol::{ClientHeader, ImageBegin, RelayHeader};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// The host name the page is opened under (mapped to 127.0.0.1 inside Chromium only): an
-/// mDNS name as a phone would type, which the relay counts as its own origin, and not a
-/// secure context (as `http://192.168.x.y` is not).
-const LAN_HOST: &str = "snapwire-relay.local";
-
-/// Chromium's start-up, page loads and the page's own work get longer than a protocol step.
-const BROWSER_WAIT: Duration = Duration::from_secs(60);
-/// How long the page waits for a condition: less than [`BROWSER_WAIT`], so the
-/// page's own timeout answers first and the test can say what it saw.
-const PAGE_WAIT: Duration = Duration::from_secs(45);
-
-fn chromium_path() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("SNAPWIRE_CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
-/// Chromium, killed when dropped.
-struct Browser {
-    child: Child,
-    _profile: TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts headless Chromium on a free DevTools port; returns it and its browser WebSocket URL.
-fn launch(chromium: &Path) -> (Browser, String) {
-    let profile = TempDir::new("chromium");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--remote-debugging-port=0",
-            "--remote-debugging-address=127.0.0.1",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--metrics-recording-only",
-            "--mute-audio",
-            "--password-store=basic",
-            "--use-mock-keychain",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        // A LAN-like host name for the loopback relay: like http://192.168.x.y on a
-        // phone, it is not a secure context (127.0.0.1 and localhost would be).
-        .arg(format!("--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("ws://") {
-                let _ = tx.send(line[at..].trim().to_owned());
-            }
-        }
-    });
-    let browser = Browser {
-        child,
-        _profile: profile,
-    };
-    let url = rx
-        .recv_timeout(BROWSER_WAIT)
-        .expect("chromium prints its DevTools address");
-    (browser, url)
-}
-
-/// A DevTools session on one page target.
-struct Cdp {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    next: u64,
-    session: Option<String>,
-    /// Every event seen, in order (the test looks at them after each step).
-    events: Vec<Value>,
-}
-
-impl Cdp {
-    async fn connect(url: &str) -> Cdp {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("devtools connects in time")
-            .expect("devtools connects");
-        Cdp {
-            ws,
-            next: 1,
-            session: None,
-            events: Vec::new(),
-        }
-    }
-
-    /// Sends one command and waits for its answer; events meanwhile are kept.
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next;
-        self.next += 1;
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = &self.session {
-            msg["sessionId"] = json!(session);
-        }
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .await
-            .expect("devtools send");
-        let deadline = tokio::time::Instant::now() + BROWSER_WAIT;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("{method}: no answer in time"))
-                .expect("devtools open")
-                .expect("devtools read");
-            let Message::Text(text) = next else { continue };
-            let value: Value = serde_json::from_str(&text).expect("devtools JSON");
-            if value["id"] == json!(id) {
-                if let Some(error) = value.get("error") {
-                    panic!("{method} failed: {error}");
-                }
-                return value["result"].clone();
-            }
-            self.events.push(value);
-        }
-    }
-
-    /// Evaluates `expression` in the page; awaits it if it is a promise; returns its value.
-    async fn eval(&mut self, expression: &str) -> Value {
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
-        if let Some(exception) = result.get("exceptionDetails") {
-            panic!("page script failed: {exception}\n{expression}");
-        }
-        result["result"]["value"].clone()
-    }
-
-    /// Waits in the page (on animation frames, bounded) until `condition` is truthy.
-    async fn until(&mut self, what: &str, condition: &str) -> Value {
-        let script = format!(
-            "new Promise((resolve, reject) => {{
-               const end = performance.now() + {ms};
-               const check = () => {{
-                 let v; try {{ v = ({condition}); }} catch (e) {{ v = null; }}
-                 if (v) resolve(v);
-                 else if (performance.now() > end) reject(new Error('timed out waiting'));
-                 else setTimeout(check, 25);
-               }};
-               check();
-             }})",
-            ms = PAGE_WAIT.as_millis()
-        );
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": script, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
-        if result.get("exceptionDetails").is_some() {
-            let body = self.eval("document.body.innerText").await;
-            panic!("timed out waiting for {what} ({condition}); the page shows:\n{body}");
-        }
-        result["result"]["value"].clone()
-    }
-
-    async fn navigate(&mut self, url: &str) {
-        self.call("Page.navigate", json!({ "url": url })).await;
-        self.until("the page to load", "document.readyState === 'complete'")
-            .await;
-    }
-
-    /// Emulates the system's light or dark preference and waits for the page to repaint.
-    async fn color_scheme(&mut self, scheme: &str) {
-        self.call(
-            "Emulation.setEmulatedMedia",
-            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-        )
-        .await;
-        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-            .await;
-    }
-
-    async fn screenshot(&mut self, path: &Path) {
-        let shot = self
-            .call("Page.captureScreenshot", json!({ "format": "png" }))
-            .await;
-        let data = shot["data"].as_str().expect("screenshot data");
-        std::fs::write(path, base64_decode(data)).expect("write screenshot");
-    }
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c}"),
-        }
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for quad in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in quad.iter().enumerate() {
-            n |= value(c) << (18 - 6 * i);
-        }
-        out.push((n >> 16) as u8);
-        if quad.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if quad.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    out
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../web/test/fixtures")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Ben sends a whole picture as one chunk and waits for its ack.
-async fn send_picture(ben: &mut Client, id: &str, name: &str, bytes: &[u8], w: u32, h: u32) -> u64 {
-    let mime = if name.ends_with(".jpg") {
-        "image/jpeg"
-    } else {
-        "image/png"
-    };
-    let begin = ImageBegin {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        mime: mime.to_owned(),
-        size: bytes.len() as u64,
-        sha256: sha256_hex(bytes),
-        width: Some(w),
-        height: Some(h),
-    };
-    ben.send(ClientHeader::ImageBegin(begin), b"").await;
-    ben.send_chunks(id, bytes, 1 << 20).await;
-    ben.send(ClientHeader::ImageEnd { id: id.to_owned() }, b"")
-        .await;
-    let ack = ben
-        .recv_until(|h| matches!(h, RelayHeader::Ack { id: got, .. } if got == id))
-        .await;
-    match ack.header {
-        RelayHeader::Ack { seq, .. } => seq,
-        _ => unreachable!(),
-    }
-}
-
-/// Every URL the browser requested.
-fn requested_urls(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| {
-            e["method"] == "Network.requestWillBeSent" || e["method"] == "Network.webSocketCreated"
-        })
-        .filter_map(|e| {
-            e["params"]["request"]["url"]
-                .as_str()
-                .or(e["params"]["url"].as_str())
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-/// Console errors, uncaught exceptions and browser log errors (CSP violations are these).
-fn errors_logged(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e["method"].as_str() {
-            Some("Runtime.exceptionThrown") => Some(e["params"]["exceptionDetails"].to_string()),
-            Some("Runtime.consoleAPICalled") if e["params"]["type"] == "error" => {
-                Some(e["params"]["args"].to_string())
-            }
-            Some("Log.entryAdded") if e["params"]["entry"]["level"] == "error" => {
-                Some(e["params"]["entry"].to_string())
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 /// A script that draws a `w`×`h` PNG in the page and delivers it as a file in a
@@ -372,55 +68,6 @@ fn jpeg_scan(bytes: &[u8]) -> &[u8] {
     &bytes[at..]
 }
 
-/// Chromium, or `None` after saying loudly why the test does not run; in CI
-/// (`CI=true`) a missing Chromium fails the test instead.
-fn chromium_or_say_why() -> Option<PathBuf> {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let found = chromium_path().filter(|p| p.exists());
-    if found.is_none() {
-        let why = "\n\n*** the browser end-to-end test did NOT run: no Chromium at /usr/bin/chromium. \
-                   Install it (Debian: apt-get install -y chromium chromium-driver) or set SNAPWIRE_CHROMIUM. ***\n";
-        assert!(!in_ci, "{why}");
-        eprintln!("{why}");
-    }
-    found
-}
-
-/// Headless Chromium with one page at a phone's size (390×844, touch), its events recorded.
-async fn phone(chromium: &Path) -> (Browser, Cdp) {
-    let (browser, devtools) = launch(chromium);
-    let mut cdp = Cdp::connect(&devtools).await;
-    let target = cdp
-        .call("Target.createTarget", json!({ "url": "about:blank" }))
-        .await;
-    let attached = cdp
-        .call(
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        )
-        .await;
-    cdp.session = attached["sessionId"].as_str().map(str::to_owned);
-    for domain in [
-        "Page.enable",
-        "Runtime.enable",
-        "Network.enable",
-        "Log.enable",
-    ] {
-        cdp.call(domain, json!({})).await;
-    }
-    cdp.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
-    )
-    .await;
-    cdp.call(
-        "Emulation.setTouchEmulationEnabled",
-        json!({ "enabled": true }),
-    )
-    .await;
-    (browser, cdp)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     let Some(chromium) = chromium_or_say_why() else {
@@ -441,8 +88,7 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     let (_browser, mut cdp) = phone(&chromium).await;
 
     // Join from the link, as a phone that scanned the QR code would (with a name).
-    let link =
-        snapwire_relay::join_link::join_link(addr, "e2e").replace(&addr.ip().to_string(), LAN_HOST);
+    let link = lan_link(addr, "e2e");
     cdp.navigate(&format!("{link}&name=Ana")).await;
     assert_eq!(
         cdp.eval("[isSecureContext, typeof crypto.subtle, typeof crypto.getRandomValues]")
@@ -501,18 +147,7 @@ async fn a_phone_sized_browser_joins_from_the_link_and_shares_both_ways() {
     let photo_path = dir.path().join("IMG_0042.jpg");
     let photo = fixture("gps.jpg");
     std::fs::write(&photo_path, &photo).expect("write the photo");
-    let doc = cdp.call("DOM.getDocument", json!({})).await;
-    let input = cdp
-        .call(
-            "DOM.querySelector",
-            json!({ "nodeId": doc["root"]["nodeId"], "selector": "#file" }),
-        )
-        .await;
-    cdp.call(
-        "DOM.setFileInputFiles",
-        json!({ "nodeId": input["nodeId"], "files": [photo_path.to_string_lossy()] }),
-    )
-    .await;
+    cdp.pick_files("#file", &[&photo_path]).await;
     // The page prepares it (strip, decode, preview, hash) before it shows and sends it;
     // waiting for that in the page keeps Ben's bounded waits short.
     cdp.until(
@@ -881,8 +516,7 @@ async fn a_relay_with_a_token_asks_for_it_and_the_link_can_carry_it() {
     let relay = start_relay(config).await;
     let addr = relay.local_addr();
     let (_browser, mut cdp) = phone(&chromium).await;
-    let link = snapwire_relay::join_link::join_link(addr, "private")
-        .replace(&addr.ip().to_string(), LAN_HOST);
+    let link = lan_link(addr, "private");
 
     // No token: the relay says unauthorized, and the page asks for the token.
     cdp.navigate(&format!("{link}&name=Cleo")).await;
@@ -933,8 +567,7 @@ async fn what_is_sent_while_the_relay_is_down_goes_once_it_is_back() {
     ben.expect_ack("b-1").await;
 
     let (_browser, mut cdp) = phone(&chromium).await;
-    let link = snapwire_relay::join_link::join_link(addr, "lobby")
-        .replace(&addr.ip().to_string(), LAN_HOST);
+    let link = lan_link(addr, "lobby");
     cdp.navigate(&format!("{link}&name=Ana")).await;
     cdp.until(
         "the history",
@@ -994,10 +627,10 @@ async fn what_is_sent_while_the_relay_is_down_goes_once_it_is_back() {
     );
     // Chromium logs each refused reconnect while the relay is down; nothing else may be.
     let events = std::mem::take(&mut cdp.events);
-    let errors: Vec<String> = errors_logged(&events)
-        .into_iter()
-        .filter(|e| !e.contains("WebSocket connection to"))
-        .collect();
-    assert_eq!(errors, Vec::<String>::new(), "errors in the page");
+    assert_eq!(
+        errors_besides_cut_sockets(&events),
+        Vec::<String>::new(),
+        "errors in the page"
+    );
     relay.shutdown().await.expect("shutdown");
 }

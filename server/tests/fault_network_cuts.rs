@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::{begin_for, fake_png, secret, sha256_hex};
-use faulty_proxy::{Plan, Rng, start_proxy};
+use faulty_proxy::{Count, Plan, Rng, start_proxy};
 
 /// The furthest point at which a fault strikes, in bytes through the link.
 const MAX_AT: u64 = 300_000;
@@ -31,6 +31,8 @@ const PLAN: Plan = Plan {
     always: 3,
     min_at: 200,
     spread: MAX_AT,
+    websocket_only: false,
+    count: Count::Both,
 };
 
 /// An item the sender must get acked, as the receiver will see it.

@@ -136,3 +136,57 @@ test("the page keeps at most MAX_ITEMS, dropping the oldest finished ones", () =
   assert.equal(s.bySeq.has(5), false);
   assert.equal(s.byKey.size, MAX_ITEMS);
 });
+
+test("a replay of our own acked picture is held back while it streams, then dropped", () => {
+  const s = live();
+  const sha256 = "c".repeat(64);
+  apply(s, { t: "local_image", id: "w-1", ts: 1, name: "me.png", mime: "image/png", size: 2, sha256, width: 1, height: 1, blob: "B" });
+  apply(s, frame({ type: "ack", id: "w-1", seq: 5, ts: 2 }));
+  // After a reconnect `since` is older than our own item, so it streams back to us.
+  apply(s, frame({ type: "image_begin", sid: 4, ts: 2, from: WELCOME.user, name: "me.png", mime: "image/png", size: 2, sha256, history: true }));
+  assert.equal(s.items.length, 2);
+  assert.equal(s.items[1].held, true, "not shown beside the original while it streams");
+  apply(s, frame({ type: "image_chunk", sid: 4, offset: 0 }, new Uint8Array([1, 2])));
+  assert.deepEqual(apply(s, frame({ type: "image_end", sid: 4, seq: 5, ts: 2 })), []);
+  assert.deepEqual(s.items.map((i) => i.key), ["id:w-1"]);
+});
+
+test("a copy of our own picture that is another item is shown once it completes", () => {
+  const s = live();
+  const sha256 = "c".repeat(64);
+  apply(s, { t: "local_image", id: "w-1", ts: 1, name: "me.png", mime: "image/png", size: 2, sha256, width: 1, height: 1, blob: "B" });
+  apply(s, frame({ type: "ack", id: "w-1", seq: 5, ts: 2 }));
+  // The same picture, sent before a reload: its own seq.
+  apply(s, frame({ type: "image_begin", sid: 4, ts: 2, from: WELCOME.user, name: "me.png", mime: "image/png", size: 2, sha256, history: true }));
+  apply(s, frame({ type: "image_chunk", sid: 4, offset: 0 }, new Uint8Array([1, 2])));
+  const copy = s.items[1];
+  assert.deepEqual(apply(s, frame({ type: "image_end", sid: 4, seq: 3, ts: 2 })), [{ do: "verify", key: copy.key }]);
+  assert.equal(copy.held, false);
+  assert.equal(s.items.length, 2);
+});
+
+test("our own item replayed before the ack of its resend is held back, then dropped by the ack", () => {
+  const s = live();
+  apply(s, { t: "local_text", id: "w-1", text: "mine", ts: 1 });
+  const sha256 = "d".repeat(64);
+  apply(s, { t: "local_image", id: "w-2", ts: 1, name: "me.png", mime: "image/png", size: 1, sha256, width: 1, height: 1, blob: "B" });
+  // Both were retained before the link was cut, their acks lost; the replay comes first.
+  apply(s, frame({ type: "text", seq: 7, ts: 2, from: WELCOME.user, history: true }, new TextEncoder().encode("mine")));
+  apply(s, frame({ type: "image_begin", sid: 1, ts: 2, from: WELCOME.user, name: "me.png", mime: "image/png", size: 1, sha256, history: true }));
+  apply(s, frame({ type: "image_chunk", sid: 1, offset: 0 }, new Uint8Array([1])));
+  apply(s, frame({ type: "image_end", sid: 1, seq: 8, ts: 2 }));
+  assert.deepEqual(s.items.map((i) => [i.key, !!i.held]), [["id:w-1", false], ["id:w-2", false], ["seq:7", true], [s.items[3].key, true]]);
+  // The resends get the original acks: the copies go.
+  apply(s, frame({ type: "ack", id: "w-1", seq: 7, ts: 2 }));
+  apply(s, frame({ type: "ack", id: "w-2", seq: 8, ts: 2 }));
+  assert.deepEqual(s.items.map((i) => i.key), ["id:w-1", "id:w-2"]);
+});
+
+test("a held-back copy that the ack proves to be another item is shown", () => {
+  const s = live();
+  apply(s, { t: "local_text", id: "w-1", text: "again", ts: 1 });
+  apply(s, frame({ type: "text", seq: 7, ts: 2, from: WELCOME.user, history: true }, new TextEncoder().encode("again")));
+  assert.equal(s.items[1].held, true);
+  apply(s, frame({ type: "ack", id: "w-1", seq: 9, ts: 3 }));
+  assert.deepEqual(s.items.map((i) => [i.key, !!i.held]), [["id:w-1", false], ["seq:7", false]]);
+});
