@@ -529,6 +529,11 @@ async fn the_page_through_cut_links_shows_and_sends_everything_once_and_whole() 
         json!(["2 online: Ana, Ben", true]),
         "the page is back in the room"
     );
+    // `SNAPWIRE_SCREENSHOTS=<dir>`: the page as it stands after the cuts.
+    if let Some(dir) = std::env::var_os("SNAPWIRE_SCREENSHOTS") {
+        cdp.screenshot(&std::path::Path::new(&dir).join("web-after-cuts.png"))
+            .await;
+    }
 
     // Ben got each of Ana's items once, whole and byte for byte, in her order.
     let got: Vec<&String> = inbox.done.iter().map(|(_, k)| k).collect();
