@@ -117,21 +117,6 @@ fn limits(input: &mut Input) -> Limits {
     }
 }
 
-const CODES: [ErrorCode; 12] = [
-    ErrorCode::BadHeader,
-    ErrorCode::BadText,
-    ErrorCode::TooLarge,
-    ErrorCode::BadChunk,
-    ErrorCode::BadHash,
-    ErrorCode::BadImage,
-    ErrorCode::TooManyUploads,
-    ErrorCode::UnknownItem,
-    ErrorCode::RateLimited,
-    ErrorCode::Storage,
-    ErrorCode::SlowConsumer,
-    ErrorCode::ServerShutdown,
-];
-
 const REASONS: [CancelReason; 8] = [
     CancelReason::SenderLeft,
     CancelReason::Cancelled,
@@ -322,7 +307,7 @@ fn run(data: &[u8]) -> Option<Driver> {
                 driver.relay(frame(header, Bytes::new()));
             }
             7 => {
-                let code = CODES[usize::from(input.byte()) % CODES.len()];
+                let code = ErrorCode::ALL[usize::from(input.byte()) % ErrorCode::ALL.len()];
                 let id = (input.byte().is_multiple_of(2)).then(|| pick(&issued, input.byte()));
                 let header = RelayHeader::Error {
                     code,
