@@ -14,11 +14,11 @@ mod faulty_proxy;
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use snapwire::state::{Body, Event, ImageState, Model};
+use snapwire::state::Event;
 use support::member::Member;
 use support::net::memory_relay;
-use support::{noisy_png, prepared};
+use support::noisy_png;
+use support::timeline::{Item, send, shown};
 
 use faulty_proxy::{Count, Plan, Rng, start_proxy};
 
@@ -48,12 +48,6 @@ const BEN_PLAN: Plan = Plan {
     count: Count::Both,
 };
 
-#[derive(Clone)]
-enum Item {
-    Text(String),
-    Image(Bytes),
-}
-
 /// Texts and images (real PNGs of 20-690 kB: the relay checks signatures) drawn from `rng`.
 fn items(rng: &mut Rng, count: usize) -> Vec<(String, Item)> {
     (0..count)
@@ -71,54 +65,6 @@ fn items(rng: &mut Rng, count: usize) -> Vec<(String, Item)> {
         .collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// What a person sees in `model`: (seq, text or image bytes) of each text and
-/// image, in timeline order; panics on anything half there (pending, streaming,
-/// cancelled, failed, or an image whose bytes do not match its SHA-256).
-fn timeline(who: &str, model: &Model) -> Vec<(u64, Item)> {
-    let mut shown = Vec::new();
-    for entry in &model.entries {
-        let item = match &entry.body {
-            Body::Notice(_) => continue,
-            Body::Text { text, failed } => {
-                assert!(failed.is_none(), "{who}: a failed text: {text}");
-                Item::Text(text.clone())
-            }
-            Body::Image(image) => {
-                assert_eq!(
-                    image.state,
-                    ImageState::Ready,
-                    "{who}: an image not whole: {}",
-                    image.name()
-                );
-                let bytes = image
-                    .bytes
-                    .clone()
-                    .expect("a ready image's bytes in memory");
-                let meta = image.meta.as_ref().expect("a ready image's meta");
-                assert_eq!(sha256_hex(&bytes), meta.sha256, "{who}: {}", image.name());
-                Item::Image(bytes)
-            }
-        };
-        let seq = entry
-            .seq
-            .unwrap_or_else(|| panic!("{who}: an item without a seq (pending or half)"));
-        shown.push((seq, item));
-    }
-    shown
-}
-
-fn same(a: &Item, b: &Item) -> bool {
-    match (a, b) {
-        (Item::Text(a), Item::Text(b)) => a == b,
-        (Item::Image(a), Item::Image(b)) => a == b,
-        _ => false,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
     let seed = std::env::var("SNAPWIRE_APP_CUTS_SEED")
@@ -133,13 +79,7 @@ async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
     let (ben_proxy, ben_cuts) = start_proxy(relay.local_addr(), seed ^ 0x5bd1_e995, BEN_PLAN).await;
     let mut rng = Rng(seed ^ 0xabcdef);
     let items = items(&mut rng, 24);
-    let bytes: usize = items
-        .iter()
-        .map(|(_, item)| match item {
-            Item::Text(text) => text.len(),
-            Item::Image(bytes) => bytes.len(),
-        })
-        .sum();
+    let bytes: usize = items.iter().map(|(_, item)| item.size()).sum();
     assert!(
         bytes as u64 > 3 * (ANA_PLAN.min_at + ANA_PLAN.spread) + 500_000,
         "enough for all of Ana's links to strike and Ben's first: {bytes} bytes"
@@ -151,14 +91,7 @@ async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
     ben.welcomed().await;
     let mut ana = Member::spawn(ana_proxy, "Ana", 1);
     ana.welcomed().await;
-    for (id, item) in &items {
-        match item {
-            Item::Text(text) => ana.send_text(id, text),
-            Item::Image(bytes) => {
-                ana.send_image(id, prepared(&format!("{id}.png"), bytes.to_vec()))
-            }
-        }
-    }
+    send(&mut ana, &items);
 
     // Every id acked, each with one seq, however often its link was cut.
     let mut acked: HashMap<String, u64> = HashMap::new();
@@ -204,15 +137,15 @@ async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
     );
 
     // Ben's timeline: every item, once, whole, in seq order, with Ana's content.
-    let shown = timeline("Ben", &ben.model);
-    let seqs: Vec<u64> = shown.iter().map(|(seq, _)| *seq).collect();
+    let at_ben = shown("Ben", &ben.model);
+    let seqs: Vec<u64> = at_ben.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(
         seqs,
         sent.keys().copied().collect::<Vec<_>>(),
         "each once, in seq order"
     );
-    for (seq, item) in &shown {
-        assert!(same(item, &sent[seq]), "seq {seq}: not what Ana sent");
+    for (seq, item) in &at_ben {
+        assert!(*item == sent[seq], "seq {seq}: not what Ana sent");
     }
     // No broken try left beside its whole copy, nothing streaming.
     assert_eq!(
@@ -230,7 +163,7 @@ async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
     // Ana's timeline: her items, each once, acked, none replayed beside its
     // original. (In the order she sent them: her texts overtook her queued
     // images, so that is not seq order, and is not meant to be.)
-    let mine = timeline("Ana", &ana.model);
+    let mine = shown("Ana", &ana.model);
     let mut mine_seqs: Vec<u64> = mine.iter().map(|(seq, _)| *seq).collect();
     mine_seqs.sort_unstable();
     assert_eq!(
@@ -239,7 +172,7 @@ async fn the_app_through_cut_links_delivers_everything_once_and_whole() {
         "Ana's own items each once"
     );
     for (seq, item) in &mine {
-        assert!(same(item, &sent[seq]), "Ana's seq {seq}");
+        assert!(*item == sent[seq], "Ana's seq {seq}");
     }
     for (id, seq) in &acked {
         let entry = ana.model.by_local_id(id).expect("Ana's entry of her item");

@@ -10,19 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use snapwire::state::{Body, Event, ImageState, Model};
+use snapwire::state::{Event, Model};
 use support::member::Member;
 use support::net::{disk, start_relay};
-use support::{noisy_png, prepared};
+use support::noisy_png;
+use support::timeline::{Item, send, shown};
 
 const MEMBERS: u8 = 20;
-
-#[derive(Clone)]
-enum Item {
-    Text(String),
-    Image(Bytes),
-}
 
 /// Member `m`'s items: a text, and a small real PNG from every other member.
 fn item_of(m: u8, phase: &str) -> Vec<(String, Item)> {
@@ -35,17 +29,6 @@ fn item_of(m: u8, phase: &str) -> Vec<(String, Item)> {
         items.push((format!("{phase}-image-{m}"), Item::Image(Bytes::from(png))));
     }
     items
-}
-
-fn send(member: &mut Member, items: &[(String, Item)]) {
-    for (id, item) in items {
-        match item {
-            Item::Text(text) => member.send_text(id, text),
-            Item::Image(bytes) => {
-                member.send_image(id, prepared(&format!("{id}.png"), bytes.to_vec()));
-            }
-        }
-    }
 }
 
 /// Until every id in `ids` is acked (in the model: an ack may have come
@@ -66,24 +49,7 @@ async fn acks(member: &mut Member, ids: &[String]) -> HashMap<String, u64> {
 /// on anything half there or shown twice.
 fn holdings(who: &str, model: &Model) -> BTreeMap<u64, Item> {
     let mut held = BTreeMap::new();
-    for entry in &model.entries {
-        let item = match &entry.body {
-            Body::Notice(_) => continue,
-            Body::Text { text, failed } => {
-                assert!(failed.is_none(), "{who}: a failed text {text}");
-                Item::Text(text.clone())
-            }
-            Body::Image(image) => {
-                assert_eq!(image.state, ImageState::Ready, "{who}: {}", image.name());
-                let bytes = image.bytes.clone().expect("a ready image's bytes");
-                let meta = image.meta.as_ref().expect("meta");
-                assert_eq!(hex::encode(Sha256::digest(&bytes)), meta.sha256, "{who}");
-                Item::Image(bytes)
-            }
-        };
-        let seq = entry
-            .seq
-            .unwrap_or_else(|| panic!("{who}: an item without a seq"));
+    for (seq, item) in shown(who, model) {
         assert!(held.insert(seq, item).is_none(), "{who}: seq {seq} twice");
     }
     held
@@ -200,12 +166,11 @@ async fn twenty_app_clients_come_back_after_a_relay_restart_with_nothing_lost_or
             member.name
         );
         for (seq, item) in &held {
-            let same = match (item, &by_seq[seq]) {
-                (Item::Text(a), Item::Text(b)) => a == b,
-                (Item::Image(a), Item::Image(b)) => a == b,
-                _ => false,
-            };
-            assert!(same, "{}: seq {seq} is not what was sent", member.name);
+            assert!(
+                *item == by_seq[seq],
+                "{}: seq {seq} is not what was sent",
+                member.name
+            );
         }
         // Order is not checked here: with several senders at once, an image
         // keeps the place where it began to stream, before texts that were
