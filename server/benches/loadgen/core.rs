@@ -327,12 +327,11 @@ pub async fn join_relay_since(
             .await
             .map_err(|_| "welcome timed out".to_owned())?;
         match next {
-            Some(Ok(Message::Binary(bytes))) => welcomed(bytes)?,
+            Some(Ok(Message::Binary(bytes))) => return welcomed(bytes).map(|()| ws),
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(format!("before welcome: {e}")),
             None => return Err("closed before welcome".to_owned()),
         }
-        return Ok(ws);
     }
 }
 
